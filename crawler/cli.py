@@ -1,0 +1,221 @@
+"""The ``scrapec`` command line.
+
+Exit codes: 0 success; 1 the work ran and found a failure (an unsafe parser, a fixture that
+differs, an invalid item, nothing passed the gate); 2 bad input (a missing file, an unknown
+schema, a corrupt registry). Errors are one line on stderr that names the file and the problem.
+Heavy modules (the compiler, litellm, Playwright, Scrapy) are imported only by the commands that
+need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from crawler.exceptions import ScrapecError
+
+__all__ = ["main"]
+
+
+def _err(message: str) -> None:
+    print(f"scrapec: {message}", file=sys.stderr)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from crawler.exceptions import PolicyViolation
+    from crawler.sandbox import check_source
+
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            source = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _err(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+            status = max(status, 2)
+            continue
+        try:
+            check_source(source, str(path))
+        except PolicyViolation as exc:
+            print(f"UNSAFE {exc}")
+            status = max(status, 1)
+        else:
+            print(f"ok     {path}")
+    return status
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from crawler.testing import run_fixture_tests
+
+    results = run_fixture_tests(args.registry, args.fixtures, args.template)
+    failed = 0
+    for template, outcome in results.items():
+        status = "ok" if outcome.ok else "FAIL"
+        print(
+            f"{status:4} {template}: {outcome.passed}/{outcome.total} cases"
+            + (f" ({outcome.note})" if outcome.note else "")
+        )
+        for line in outcome.lines:
+            print(f"     {line}")
+        failed += not outcome.ok
+    if not results:
+        _err(
+            f"no fixtures found under {args.fixtures!r}"
+            + (f" for template {args.template!r}" if args.template else "")
+        )
+        return 2
+    return 1 if failed else 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from crawler.exceptions import BadInput
+    from crawler.extract import Extraction, Extractor, read_html_file
+
+    extractor = Extractor(args.registry, args.schema)
+    if not extractor.registry.root.is_dir():
+        _err(f"{args.registry}: registry folder not found")
+        return 2
+    healer = None
+    if args.heal:
+        try:
+            from crawler.heal import Healer
+        except ImportError:
+            _err("--heal needs the regeneration module, which this build does not have")
+            return 2
+        healer = Healer(extractor)
+    status = 0
+    for target in args.targets:
+        try:
+            if target.startswith(("http://", "https://")):
+                from crawler.extract import extract
+
+                result = extract(
+                    target, registry=extractor.registry, template=args.template, schema=args.schema
+                )
+            else:
+                html, url = read_html_file(target, args.url)
+                result = extractor.extract_html(html, url, args.template)
+                if healer is not None and not result.valid:
+                    result = healer.heal(html, url, result)
+        except BadInput as exc:
+            _err(str(exc))
+            result = Extraction(args.url or "", args.template, None, None, False, [str(exc)])
+            status = 2
+        result.target = target
+        if args.json:
+            print(result.to_json(), flush=True)
+        else:
+            mark = "ok     " if result.valid else "INVALID"
+            print(
+                f"{mark} {target} [{result.template} v{result.parser_version}] {json.dumps(result.item, ensure_ascii=False)}"
+            )
+            for error in result.errors:
+                print(f"        {error}")
+        if not result.valid and status == 0:
+            status = 1
+    return status
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from crawler.testing import publish_checked
+
+    source = Path(args.file).read_text("utf-8")
+    version, lines = publish_checked(
+        args.registry,
+        args.template,
+        source,
+        args.schema,
+        args.fixtures,
+        reason=args.reason or f"published from {args.file}",
+    )
+    for line in lines:
+        print(line)
+    if version is None:
+        return 1
+    print(f"published {args.template} v{version}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from crawler.registry import Registry
+
+    version = Registry(args.registry).rollback(args.template, args.version)
+    print(f"{args.template}: active version is now v{version}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scrapec", description="Compile, verify and run deterministic scrapers."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="check parser files against the sandbox policy")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("test", help="run every active parser against its fixtures")
+    p.add_argument("template", nargs="?", metavar="TEMPLATE")
+    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--fixtures", default="fixtures")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("extract", help="extract items from URLs or saved .html files")
+    p.add_argument("targets", nargs="+", metavar="TARGET")
+    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--template", metavar="SITE/NAME")
+    p.add_argument("--schema", metavar="SCHEMA")
+    p.add_argument("--url", help="URL of the saved page (for a single file)")
+    p.add_argument("--heal", action="store_true", help="repair the parser when it fails on a page")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser(
+        "publish", help="check a parser against the policy and fixtures, then publish it"
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--template", required=True, metavar="SITE/NAME")
+    p.add_argument("--schema", required=True)
+    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--fixtures", metavar="DIR", help="fixtures of the template (all must pass)")
+    p.add_argument("--reason")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("rollback", help="activate an earlier version of a template's parser")
+    p.add_argument("template", metavar="SITE/NAME")
+    p.add_argument("--version", type=int)
+    p.add_argument("--registry", default="generated_parsers")
+    p.set_defaults(func=cmd_rollback)
+
+    try:
+        from crawler.commands import register_commands
+    except ImportError:
+        pass
+    else:
+        register_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ScrapecError as exc:
+        _err(str(exc))
+        from crawler.exceptions import BadInput, RegistryError
+
+        return 2 if isinstance(exc, BadInput | RegistryError) else 1
+    except OSError as exc:
+        _err(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
+        return 2
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""One page in, one checked item out: route, sandboxed parse, schema and grounding checks.
+
+This is the hot path: a page of a known, healthy template costs one HTML parse, one regular
+expression pass for the layout fingerprint, the parser's selectors and one schema check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.checks import PageText, grounding_errors
+from crawler.exceptions import BadInput, ParserFailed, RegistryError, RoutingError, SchemaError
+from crawler.parsing import Page, decode_html
+from crawler.registry import Registry
+from crawler.routing import fingerprint
+from crawler.schemas import Schema, load_schema
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "Extraction",
+    "Extractor",
+    "check_page_bytes",
+    "extract",
+    "extract_html",
+    "read_html_file",
+]
+
+DEFAULT_REGISTRY = os.environ.get("SCRAPEC_REGISTRY", "generated_parsers")
+MAX_PAGE_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class Extraction:
+    """The outcome for one page: the item, whether it passed every check, and why not."""
+
+    url: str
+    template: str | None
+    parser_version: int | None
+    item: dict[str, Any] | None
+    valid: bool
+    errors: list[str] = field(default_factory=list)
+    similarity: float | None = None
+    target: str | None = None
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        order = [
+            "target",
+            "url",
+            "template",
+            "parser_version",
+            "item",
+            "valid",
+            "errors",
+            "similarity",
+        ]
+        return json.dumps({k: data[k] for k in order}, ensure_ascii=False, sort_keys=False)
+
+
+def check_page_bytes(body: bytes, name: str) -> None:
+    """Raise :class:`BadInput` for a body that cannot be an HTML page (empty, binary, too large)."""
+    if not body.strip():
+        raise BadInput(f"{name}: empty page")
+    if len(body) > MAX_PAGE_BYTES:
+        raise BadInput(
+            f"{name}: page of {len(body) / 1e6:.1f} MB is larger than the {MAX_PAGE_BYTES // 2**20} MiB limit"
+        )
+    head = body[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16 with BOM
+    if head.count(b"\x00") > len(head) // 20 or (b"<" not in head and b"<" not in body[:65536]):
+        raise BadInput(f"{name}: not HTML (binary data or no markup)")
+
+
+def read_html_file(path: str | Path, url: str | None = None) -> tuple[str, str]:
+    """Read a saved page; its URL comes from ``url``, else ``<base href>``, else a sibling ``meta.json``."""
+    file = Path(path)
+    try:
+        body = file.read_bytes()
+    except IsADirectoryError:
+        raise BadInput(f"{file}: is a folder, not an .html file") from None
+    except OSError as exc:
+        raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
+    check_page_bytes(body, str(file))
+    html = decode_html(body)
+    if not url:
+        base = Page(html[:4096]).css("base::attr(href)").get() if "<base" in html[:4096] else None
+        url = base
+    if not url and (file.parent / "meta.json").is_file():
+        try:
+            meta = json.loads((file.parent / "meta.json").read_bytes())
+            url = meta.get("url") if isinstance(meta, dict) else None
+        except ValueError:
+            raise BadInput(f"{file.parent / 'meta.json'}: not valid JSON") from None
+    return html, url or f"file://{file.resolve()}"
+
+
+class Extractor:
+    """Extraction over one registry; keeps loaded parsers and schemas between pages."""
+
+    def __init__(
+        self,
+        registry: str | Path | Registry = DEFAULT_REGISTRY,
+        schema: str | Schema | None = None,
+        grounding: bool = True,
+    ) -> None:
+        self.registry = registry if isinstance(registry, Registry) else Registry(registry)
+        self.schema = load_schema(schema) if isinstance(schema, str) else schema
+        self.grounding = grounding
+
+    def schema_for(self, template: str) -> Schema | None:
+        if self.schema is not None:
+            return self.schema
+        name = self.registry.info(template).schema
+        return load_schema(name) if name else None
+
+    def extract_page(self, page: Page, template: str | None = None) -> Extraction:
+        route_similarity = None
+        if template is None:
+            try:
+                route = self.registry.route(page.url, fingerprint(page.source))
+            except RoutingError as exc:
+                return Extraction(page.url, None, None, None, False, [str(exc)])
+            template, route_similarity = route.template, route.similarity
+        try:
+            parser = self.registry.active(template)
+            schema = self.schema_for(template)
+        except (RegistryError, SchemaError, BadInput) as exc:
+            return Extraction(page.url, template, None, None, False, [str(exc)])
+        try:
+            item = parser.run(page)
+        except ParserFailed as exc:
+            return Extraction(
+                page.url, template, parser.version, None, False, [exc.reason], route_similarity
+            )
+        errors = schema.errors(item) if schema is not None else []
+        if self.grounding:
+            errors += grounding_errors(item, PageText(page), schema)
+        return Extraction(
+            page.url, template, parser.version, item, not errors, errors, route_similarity
+        )
+
+    def extract_html(
+        self, html: str | bytes, url: str = "", template: str | None = None
+    ) -> Extraction:
+        if isinstance(html, bytes):
+            check_page_bytes(html, url or "page")
+        return self.extract_page(Page(html, url), template)
+
+
+def extract_html(
+    html: str | bytes,
+    url: str = "",
+    *,
+    registry: str | Path | Registry = DEFAULT_REGISTRY,
+    template: str | None = None,
+    schema: str | None = None,
+) -> Extraction:
+    """Extract one item from an HTML string (or bytes) with the registry's parser for its template.
+
+    The template is found from the URL and the layout unless given. The result says whether the
+    item passed the schema and grounding checks, and lists the errors when not.
+    """
+    return Extractor(registry, schema).extract_html(html, url, template)
+
+
+def extract(
+    url: str,
+    *,
+    registry: str | Path | Registry = DEFAULT_REGISTRY,
+    template: str | None = None,
+    schema: str | None = None,
+    render: bool | None = None,
+    timeout: float = 30.0,
+) -> Extraction:
+    """Fetch one URL (rendered with Playwright when the template needs it) and extract its item."""
+    from crawler.fetch import fetch
+
+    extractor = Extractor(registry, schema)
+    if render is None and template is not None:
+        try:
+            render = bool(extractor.registry.info(template).data.get("render"))
+        except RegistryError:
+            render = None
+    body, final_url, encoding = fetch(url, render=bool(render), timeout=timeout)
+    check_page_bytes(body, url)
+    page = Page(body, final_url, encoding)
+    result = extractor.extract_page(page, template)
+    if render is None and result.template and not result.valid:
+        if extractor.registry.info(result.template).data.get("render"):
+            body, final_url, encoding = fetch(url, render=True, timeout=timeout)
+            result = extractor.extract_page(Page(body, final_url, encoding), result.template)
+    return result

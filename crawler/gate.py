@@ -1,0 +1,107 @@
+"""The gate every parser passes before it is published, whatever made it.
+
+1. the sandbox policy (the source is checked and loaded);
+2. on every fixture of the template: the parser runs within its limits, the item validates
+   against the schema, every non-derived string value is grounded in the page, and every field
+   equals the fixture's expected value.
+
+A failing gate report says which case, which field, what was expected and what came out; it is
+what the next attempt of a generator is fed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.checks import grounding_errors
+from crawler.exceptions import ParserFailed, PolicyViolation
+from crawler.fixtures import FieldDiff, Fixture
+from crawler.sandbox import LoadedParser, load_parser
+from crawler.schemas import Schema
+
+__all__ = ["CaseResult", "GateReport", "evaluate", "run_gate"]
+
+
+@dataclass
+class CaseResult:
+    """One fixture's outcome."""
+
+    case: str
+    item: dict[str, Any] | None
+    diffs: list[FieldDiff] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.diffs and not self.errors
+
+    def lines(self) -> list[str]:
+        out = [f"{self.case}: {e}" for e in self.errors]
+        out += [str(d) for d in self.diffs]
+        return out
+
+
+@dataclass
+class GateReport:
+    """The verdict on one candidate parser."""
+
+    template: str
+    policy_error: str | None = None
+    cases: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.policy_error is None and bool(self.cases) and all(c.ok for c in self.cases)
+
+    @property
+    def cases_passed(self) -> list[str]:
+        return [c.case for c in self.cases if c.ok]
+
+    def lines(self) -> list[str]:
+        if self.policy_error:
+            return [f"policy: {self.policy_error}"]
+        if not self.cases:
+            return ["no fixtures to test against"]
+        return [line for c in self.cases for line in c.lines()]
+
+    def failed_fields(self) -> set[str]:
+        return {d.field for c in self.cases for d in c.diffs} | {
+            e.split(":", 1)[0] for c in self.cases for e in c.errors if ":" in e
+        }
+
+    def __str__(self) -> str:
+        head = f"{self.template}: {len(self.cases_passed)}/{len(self.cases)} cases passed"
+        return "\n".join([head, *("  " + line for line in self.lines())])
+
+
+def evaluate(
+    parser: LoadedParser, fixtures: list[Fixture], schema: Schema | None, grounding: bool = True
+) -> list[CaseResult]:
+    """Run a loaded parser on fixtures and check each item (schema, grounding, expected fields)."""
+    results = []
+    for fixture in fixtures:
+        page = fixture.page()
+        try:
+            item = parser.run(page)
+        except ParserFailed as exc:
+            results.append(CaseResult(fixture.name, None, errors=[f"parser failed: {exc.reason}"]))
+            continue
+        errors = schema.errors(item) if schema is not None else []
+        if grounding:
+            errors += grounding_errors(item, page, schema)
+        results.append(CaseResult(fixture.name, item, fixture.compare(item), errors))
+    return results
+
+
+def run_gate(
+    source: str, fixtures: list[Fixture], schema: Schema | None, template: str
+) -> GateReport:
+    """Policy, schema, grounding and every fixture: the one check before publishing."""
+    try:
+        parser = load_parser(source, f"{template}/(candidate)", template)
+    except PolicyViolation as exc:
+        return GateReport(template, policy_error=str(exc))
+    except ParserFailed as exc:
+        return GateReport(template, policy_error=exc.reason)
+    return GateReport(template, cases=evaluate(parser, fixtures, schema))

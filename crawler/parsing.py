@@ -1,0 +1,451 @@
+"""The helper API of generated parsers: the only module a parser may import.
+
+A parser is a module with one function, ``parse(page: Page) -> dict``. It reads the page with
+CSS or XPath and cleans values with the helpers below::
+
+    >>> from crawler.parsing import Page, text, number, absolute
+    >>> page = Page('<h1> Dune </h1><p class="price">£12.50</p><img src="/d.jpg">', "http://x.test/b/1")
+    >>> text(page.css("h1"))
+    'Dune'
+    >>> number(page.css("p.price::text").get())
+    12.5
+    >>> absolute(page, page.css("img::attr(src)").get())
+    'http://x.test/d.jpg'
+
+Every helper accepts ``None`` (or an empty selection) and then returns ``None`` (or ``[]``), so
+a missing field never raises. Selections are parsel ``SelectorList`` objects; a parser may use
+``.css()``, ``.xpath()``, ``.get()``, ``.getall()`` and ``.attrib`` on them. Regular expressions
+go through :func:`regex` / :func:`regex_all`, which run with a time-out.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html as _html
+import json
+import re
+from collections.abc import Iterable
+from datetime import date as _date
+from typing import Any
+from urllib.parse import urljoin
+
+import regex as _regex
+from parsel import Selector, SelectorList
+
+__all__ = [
+    "Page",
+    "absolute",
+    "clean",
+    "currency",
+    "date",
+    "first",
+    "join",
+    "labelled",
+    "number",
+    "price",
+    "regex",
+    "regex_all",
+    "text",
+    "texts",
+]
+
+REGEX_TIMEOUT = 0.25  # seconds per regex call
+
+_WS = re.compile(r"\s+")
+_BOM = {
+    codecs.BOM_UTF8: "utf-8",
+    codecs.BOM_UTF16_LE: "utf-16-le",
+    codecs.BOM_UTF16_BE: "utf-16-be",
+}
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+
+
+class _PageSelector(Selector):
+    """A parsel Selector without the EXSLT regex namespace.
+
+    EXSLT ``re:test()`` runs Python's ``re`` with no time-out; parsers use :func:`regex` instead.
+    """
+
+    _default_namespaces: dict[str, str] = {}
+
+
+def decode_html(body: bytes, declared: str | None = None) -> str:
+    """Decode page bytes: BOM, then the declared (HTTP) charset, then ``<meta charset>``, then UTF-8.
+
+    Bytes that do not decode become U+FFFD; a wrong or unknown charset name falls back to UTF-8.
+    """
+    for bom, name in _BOM.items():
+        if body.startswith(bom):
+            return body[len(bom) :].decode(name, errors="replace")
+    candidates = [declared] if declared else []
+    found = _META_CHARSET.search(body[:4096])
+    if found:
+        candidates.append(found.group(1).decode("ascii", "replace"))
+    for name in candidates:
+        try:
+            codec = codecs.lookup(name)
+        except LookupError:
+            continue
+        if codec.name in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+            continue  # a meta tag in an ASCII-readable page cannot be UTF-16
+        return body.decode(codec.name, errors="replace")
+    return body.decode("utf-8", errors="replace")
+
+
+class Page:
+    """One HTML page and its URL.
+
+    ``page.css(query)`` and ``page.xpath(query)`` return a parsel ``SelectorList``;
+    ``page.url`` is the page URL; ``page.jsonld()`` the JSON-LD objects of the page;
+    ``page.meta(name)`` the ``content`` of ``<meta name|property=name>``.
+    """
+
+    __slots__ = ("url", "_sel", "_jsonld", "_source")
+
+    def __init__(self, html: str | bytes, url: str = "", encoding: str | None = None) -> None:
+        if isinstance(html, bytes):
+            html = decode_html(html, encoding)
+        self.url = url
+        self._source = html
+        body = html.replace("\x00", "").encode("utf-8", errors="replace")
+        self._sel = _PageSelector(body=body or b"<html/>", encoding="utf-8", base_url=url or None)
+        self._jsonld: list[str] | None = None
+
+    @property
+    def source(self) -> str:
+        """The decoded HTML of the page."""
+        return self._source
+
+    @property
+    def selector(self) -> Selector:
+        """The underlying parsel Selector (not available to parsers)."""
+        return self._sel
+
+    def css(self, query: str) -> SelectorList[_PageSelector]:
+        """Nodes matching a CSS selector (parsel syntax: ``::text``, ``::attr(name)``)."""
+        return self._sel.css(query)
+
+    def xpath(self, query: str) -> SelectorList[_PageSelector]:
+        """Nodes matching an XPath 1.0 expression."""
+        return self._sel.xpath(query)
+
+    def meta(self, name: str) -> str | None:
+        """The content of ``<meta name=NAME>`` or ``<meta property=NAME>`` (OpenGraph), or None."""
+        for node in self._sel.xpath("//meta[@content]"):
+            attrib = node.attrib
+            if (
+                attrib.get("name") == name
+                or attrib.get("property") == name
+                or attrib.get("itemprop") == name
+            ):
+                return clean(attrib["content"])
+        return None
+
+    def jsonld(self, type: str | None = None) -> list[dict[str, Any]]:
+        """The JSON-LD objects of the page (``@graph`` flattened), optionally only those of ``@type``.
+
+        Scripts that are not valid JSON are skipped.
+        """
+        if self._jsonld is None:
+            self._jsonld = self._sel.xpath('//script[@type="application/ld+json"]/text()').getall()
+        found: list[dict[str, Any]] = []  # parsed anew per call: callers never share objects
+        for raw in self._jsonld:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            stack = data if isinstance(data, list) else [data]
+            while stack:
+                obj = stack.pop(0)
+                if isinstance(obj, dict):
+                    graph = obj.pop("@graph", None)
+                    if isinstance(graph, list):
+                        stack.extend(graph)
+                    if obj.keys() - {"@context"}:
+                        found.append(obj)
+                elif isinstance(obj, list):
+                    stack.extend(obj)
+        if type is None:
+            return found
+        out = []
+        for obj in found:
+            kind = obj.get("@type")
+            if kind == type or (isinstance(kind, list) and type in kind):
+                out.append(obj)
+        return out
+
+
+def clean(value: Any) -> str | None:
+    """Unescape HTML entities, fold whitespace and strip; ``None`` or blank gives ``None``."""
+    if value is None:
+        return None
+    folded = _WS.sub(" ", _html.unescape(str(value))).strip()
+    return folded or None
+
+
+def _node_text(node: Selector | str) -> str | None:
+    if isinstance(node, str):
+        return clean(node)
+    return clean(
+        " ".join(node.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall())
+        if node.xpath("self::*")
+        else node.get()
+    )
+
+
+def text(nodes: SelectorList[Selector] | Selector | str | None) -> str | None:
+    """The cleaned text of the first node of a selection (all its descendant text), or None."""
+    if nodes is None:
+        return None
+    if isinstance(nodes, SelectorList):
+        for node in nodes:
+            value = _node_text(node)
+            if value:
+                return value
+        return None
+    return _node_text(nodes)
+
+
+def texts(nodes: SelectorList[Selector] | None) -> list[str]:
+    """The cleaned text of every node of a selection, blanks dropped (for list fields)."""
+    if nodes is None:
+        return []
+    out = []
+    for node in nodes:
+        value = _node_text(node)
+        if value:
+            out.append(value)
+    return out
+
+
+def join(values: Iterable[str | None], sep: str = " ") -> str | None:
+    """Join the non-empty values with ``sep``; None when there are none."""
+    parts = [v for v in (clean(v) for v in values) if v]
+    return sep.join(parts) if parts else None
+
+
+def first(*values: Any) -> Any:
+    """The first value that is not None, empty or blank (fallbacks: ``first(a, b, c)``)."""
+    for value in values:
+        if isinstance(value, SelectorList):
+            value = value.get()
+        if value is None:
+            continue
+        if isinstance(value, str) and not value.strip():
+            continue
+        if isinstance(value, (list, dict)) and not value:
+            continue
+        return value
+    return None
+
+
+_NUMBER = re.compile(r"[-+]?\d[\d.,\s\u00a0\u202f']*")
+
+
+def number(value: Any) -> float | int | None:
+    """The first number in a string: ``'£1,234.50'`` → 1234.5, ``'1.234,50 €'`` → 1234.5, ``'3'`` → 3.
+
+    Thousands separators (``,`` ``.`` space ``'``) and a decimal comma are recognised.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    found = _NUMBER.search(str(value))
+    if not found:
+        return None
+    raw = re.sub(r"[\s\u00a0\u202f']", "", found.group(0)).rstrip(".,")
+    sign = ""
+    if raw[:1] in "+-":
+        sign, raw = raw[0], raw[1:]
+    if "," in raw and "." in raw:
+        decimal = "," if raw.rfind(",") > raw.rfind(".") else "."
+        thousands = "." if decimal == "," else ","
+        raw = raw.replace(thousands, "").replace(decimal, ".")
+    elif raw.count(",") == 1 and len(raw.rpartition(",")[2]) != 3:
+        raw = raw.replace(",", ".")  # decimal comma: "12,5"
+    elif "," in raw:
+        raw = raw.replace(",", "")  # thousands: "1,234" or "1,234,567"
+    elif raw.count(".") > 1:
+        raw = raw.replace(".", "")  # thousands: "1.234.567"
+    try:
+        result = float(sign + raw)
+    except ValueError:
+        return None
+    return int(result) if result.is_integer() and "." not in raw else result
+
+
+_CURRENCIES = {
+    "$": "USD",
+    "US$": "USD",
+    "£": "GBP",
+    "€": "EUR",
+    "¥": "JPY",
+    "₹": "INR",
+    "₩": "KRW",
+    "CHF": "CHF",
+    "USD": "USD",
+    "GBP": "GBP",
+    "EUR": "EUR",
+    "JPY": "JPY",
+    "CAD": "CAD",
+    "AUD": "AUD",
+    "INR": "INR",
+    "CNY": "CNY",
+    "SEK": "SEK",
+    "NOK": "NOK",
+    "DKK": "DKK",
+    "PLN": "PLN",
+    "BRL": "BRL",
+    "MXN": "MXN",
+    "C$": "CAD",
+    "A$": "AUD",
+    "kr": "SEK",
+    "zł": "PLN",
+}
+_CURRENCY = re.compile("|".join(re.escape(k) for k in sorted(_CURRENCIES, key=len, reverse=True)))
+
+
+def currency(value: Any) -> str | None:
+    """The ISO 4217 code of the currency written in a string (``'£12'`` → ``'GBP'``), or None."""
+    if value is None:
+        return None
+    found = _CURRENCY.search(str(value))
+    return _CURRENCIES[found.group(0)] if found else None
+
+
+def price(value: Any) -> float | int | None:
+    """The amount of a price string (``'$1,299.00'`` → 1299.0); same rules as :func:`number`."""
+    return number(value)
+
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january", "janv", "janvier", "januar", "enero"),
+            ("feb", "february", "fev", "février", "februar", "febrero"),
+            ("mar", "march", "mars", "märz", "marzo"),
+            ("apr", "april", "avr", "avril", "abril"),
+            ("may", "mai", "mayo"),
+            ("jun", "june", "juin", "juni", "junio"),
+            ("jul", "july", "juil", "juillet", "juli", "julio"),
+            ("aug", "august", "août", "aout", "agosto"),
+            ("sep", "sept", "september", "septembre", "septiembre"),
+            ("oct", "october", "octobre", "oktober", "octubre"),
+            ("nov", "november", "novembre", "noviembre"),
+            ("dec", "december", "décembre", "decembre", "dezember", "diciembre"),
+        ]
+    )
+    for m in names
+}
+_ISO = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?))?"
+)
+_NUMERIC = re.compile(r"\b(\d{1,4})[/.](\d{1,2})[/.](\d{2,4})\b")
+_WORDY = re.compile(
+    r"(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-zéûä]{3,9})\.?,?\s+(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?(\d{4})"
+)
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    try:
+        return _date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def date(value: Any, dayfirst: bool = False) -> str | None:
+    """An ISO 8601 date (``YYYY-MM-DD``, with ``THH:MM[:SS]`` kept when the input has a time).
+
+    Reads ISO dates, ``March 5, 2024``, ``5 March 2024``, ``Mar 2024`` (→ ``2024-03-01``),
+    and numeric ``03/05/2024`` (month first unless ``dayfirst=True``). None when no date is found.
+    """
+    s = clean(value)
+    if not s:
+        return None
+    m = _ISO.search(s)
+    if m:
+        day = _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if day and m.group(4):
+            return f"{day}T{m.group(4)}"
+        return day
+    for m in _WORDY.finditer(s):
+        month = _MONTHS.get(m.group(2).lower())
+        if month:
+            return _iso(int(m.group(4)), month, int(m.group(1) or m.group(3) or 1))
+    m = _NUMERIC.search(s)
+    if m:
+        a, b, c = (int(x) for x in m.groups())
+        if a > 31:
+            return _iso(a, b, c)
+        year = c + 2000 if c < 100 else c
+        month, day = (b, a) if dayfirst or a > 12 else (a, b)
+        return _iso(year, month, day)
+    return None
+
+
+def absolute(page: Page, url: str | None) -> str | None:
+    """``url`` made absolute against the page URL (and its ``<base href>``); None stays None."""
+    url = clean(url)
+    if not url:
+        return None
+    base = page.css("base::attr(href)").get() if "<base" in page.source[:4096] else None
+    return urljoin(urljoin(page.url, base) if base else page.url, url)
+
+
+def labelled(page: Page, label: str) -> str | None:
+    """The value written beside a label, e.g. ``<b>ISBN-13:</b> 978…`` or ``<dt>Year</dt><dd>2004</dd>``.
+
+    Finds the element whose own text is ``label`` (case, a trailing colon and spaces ignored) and
+    returns the text after it: its tail, else the next element's text.
+    """
+    want = label.strip().rstrip(":").strip().lower()
+    if not want:
+        return None
+    literal = want.replace('"', "")
+    nodes = page.xpath(
+        "//*[not(self::script or self::style)]"
+        f"[translate(normalize-space(text()), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ:', 'abcdefghijklmnopqrstuvwxyz')"
+        f' = "{literal}"]'
+    )
+    for node in nodes:
+        tail = clean(" ".join(node.xpath("following-sibling::node()[1][self::text()]").getall()))
+        if tail:
+            tail = tail.lstrip(":").strip()
+        if tail:
+            return tail
+        nxt = text(node.xpath("following-sibling::*[1]"))
+        if nxt:
+            return nxt
+    return None
+
+
+def regex(pattern: str, value: Any, group: int | str = 0) -> str | None:
+    """The first match of ``pattern`` in ``value`` (``group`` of it), or None. Time-limited."""
+    if value is None:
+        return None
+    try:
+        m = _regex.search(pattern, str(value), timeout=REGEX_TIMEOUT)
+    except TimeoutError:
+        return None
+    if not m:
+        return None
+    found = m.group(group)
+    return clean(found) if found is not None else None
+
+
+def regex_all(pattern: str, value: Any, group: int | str = 0) -> list[str]:
+    """Every match of ``pattern`` in ``value`` (``group`` of each). Time-limited."""
+    if value is None:
+        return []
+    try:
+        matches = list(_regex.finditer(pattern, str(value), timeout=REGEX_TIMEOUT))
+    except TimeoutError:
+        return []
+    out = []
+    for m in matches:
+        found = clean(m.group(group))
+        if found:
+            out.append(found)
+    return out

@@ -1,0 +1,342 @@
+"""The parser registry: ``<root>/<site>/<template>/v<N>.py`` beside a ``parser.json``.
+
+``parser.json`` holds the template's schema, URL pattern, reference layout and render mode, the
+active version, and for every version: generator, created time, schema hash, source hash, the
+layout fingerprint it was made for, the fixtures it passed, LLM calls/tokens/cost, and why it was
+made. Publishing is atomic (temp file, fsync, rename, fsync of the folder) and serialised by a
+file lock, so two processes never interleave and a crash leaves the previous version active.
+Old versions stay on disk for :meth:`Registry.rollback`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.exceptions import BadInput, RegistryError, RoutingError
+from crawler.routing import Route, fingerprint, similarity, site_of, url_key
+from crawler.sandbox import LoadedParser, load_parser, source_hash
+
+__all__ = ["Registry", "TemplateInfo", "atomic_write", "check_template_id"]
+
+_TEMPLATE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]{0,120}/[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
+LAYOUT_THRESHOLD = 0.5  # minimum similarity for routing by layout
+
+
+def check_template_id(template: str) -> str:
+    """Return ``template`` if it is a valid ``SITE/NAME`` id, else raise :class:`BadInput`."""
+    if not _TEMPLATE_ID.match(template or "") or ".." in template:
+        raise BadInput(
+            f"bad template id {template!r}: expected SITE/NAME, e.g. 'books.example.com/product'"
+        )
+    return template
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename, fsync dir."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@dataclass
+class TemplateInfo:
+    """The parsed ``parser.json`` of one template."""
+
+    template: str
+    path: Path
+    data: dict[str, Any]
+    stamp: tuple[int, int] = (0, 0)
+
+    @property
+    def active(self) -> int | None:
+        value = self.data.get("active")
+        return value if isinstance(value, int) else None
+
+    @property
+    def schema(self) -> str:
+        return str(self.data.get("schema", ""))
+
+    @property
+    def reference(self) -> frozenset[str]:
+        return frozenset(self.data.get("reference_layout", []))
+
+    @property
+    def url_pattern(self) -> str | None:
+        value = self.data.get("url_pattern")
+        return value if isinstance(value, str) else None
+
+    def version(self, number: int) -> dict[str, Any]:
+        return dict(self.data.get("versions", {}).get(str(number), {}))
+
+
+class Registry:
+    """Parsers of every template, on disk under ``root``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self._loaded: dict[str, tuple[tuple[int, int, int], LoadedParser]] = {}
+        self._infos: dict[str, tuple[tuple[int, int], TemplateInfo]] = {}
+        self._patterns: dict[str, re.Pattern[str]] = {}
+
+    def __repr__(self) -> str:
+        return f"Registry({str(self.root)!r})"
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def folder(self, template: str) -> Path:
+        return self.root / check_template_id(template)
+
+    def templates(self) -> list[str]:
+        """Ids of every template that has a ``parser.json``."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            f"{p.parent.parent.name}/{p.parent.name}" for p in self.root.glob("*/*/parser.json")
+        )
+
+    def info(self, template: str) -> TemplateInfo:
+        """The ``parser.json`` of a template (cached until the file changes)."""
+        path = self.folder(template) / "parser.json"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise RegistryError(
+                f"{path}: no such template in registry {str(self.root)!r}"
+            ) from None
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._infos.get(template)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        try:
+            data = json.loads(path.read_bytes())
+        except ValueError as exc:
+            raise RegistryError(f"{path}: corrupt parser.json: {exc}") from None
+        except OSError as exc:
+            raise RegistryError(f"{path}: cannot read: {exc.strerror}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("versions", {}), dict):
+            raise RegistryError(f"{path}: corrupt parser.json: expected an object with 'versions'")
+        info = TemplateInfo(template, path, data, stamp)
+        self._infos[template] = (stamp, info)
+        return info
+
+    def active(self, template: str) -> LoadedParser:
+        """The active parser of a template, checked and compiled once per process per version."""
+        info = self.info(template)
+        version = info.active
+        if version is None:
+            raise RegistryError(f"{info.path}: template {template!r} has no active version")
+        key = (*info.stamp, version)
+        cached = self._loaded.get(template)
+        if cached and cached[0] == key:
+            return cached[1]
+        meta = info.version(version)
+        file = self.folder(template) / str(meta.get("file", f"v{version}.py"))
+        try:
+            source = file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RegistryError(f"{file}: cannot read parser: {exc}") from None
+        expected = meta.get("source_hash")
+        if expected and source_hash(source) != expected:
+            raise RegistryError(
+                f"{file}: source does not match the hash in parser.json (edited by hand?)"
+            )
+        parser = load_parser(source, str(file), template, version)
+        self._loaded[template] = (key, parser)
+        return parser
+
+    def source(self, template: str, version: int | None = None) -> str:
+        info = self.info(template)
+        number = version if version is not None else info.active
+        if number is None:
+            raise RegistryError(f"{info.path}: template {template!r} has no active version")
+        meta = info.version(number)
+        if not meta:
+            raise RegistryError(f"{info.path}: template {template!r} has no version {number}")
+        return (self.folder(template) / str(meta.get("file", f"v{number}.py"))).read_text("utf-8")
+
+    # -- routing ---------------------------------------------------------------------------------
+
+    def route(self, url: str, tokens: frozenset[str] | None, html: str | None = None) -> Route:
+        """The template of a page: by URL pattern when exactly one matches, else by layout.
+
+        Raises :class:`RoutingError` when nothing fits.
+        """
+        key = url_key(url) if url else ""
+        site = site_of(url) if url else ""
+        by_url = []
+        candidates = []
+        for template in self.templates():
+            info = self.info(template)
+            pattern = info.url_pattern
+            if pattern and key:
+                compiled = self._patterns.get(pattern)
+                if compiled is None:
+                    compiled = self._patterns[pattern] = re.compile(pattern)
+                if compiled.match(key):
+                    by_url.append(info)
+            if not site or info.data.get("site") in (None, site):
+                candidates.append(info)
+        if tokens is None and html is not None:
+            tokens = fingerprint(html)
+        if len(by_url) == 1:
+            info = by_url[0]
+            score = similarity(tokens, info.reference) if tokens is not None else 1.0
+            return Route(info.template, score, "url")
+        pool = by_url or candidates or [self.info(t) for t in self.templates()]
+        if tokens is None:
+            raise RoutingError(
+                f"no template for {url!r}: several fit its URL and no layout was given"
+            )
+        best = max(pool, key=lambda i: similarity(tokens, i.reference), default=None)
+        if best is not None:
+            score = similarity(tokens, best.reference)
+            if score >= LAYOUT_THRESHOLD:
+                return Route(best.template, score, "layout")
+        known = ", ".join(self.templates()) or "none"
+        raise RoutingError(f"no template fits {url or 'the page'!r} (templates: {known})")
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, template: str, name: str = "publish", blocking: bool = True) -> Iterator[bool]:
+        """A cross-process file lock on a template (``publish`` or ``regenerate``).
+
+        Yields True when held; with ``blocking=False`` yields False if another process holds it.
+        """
+        folder = self.folder(template)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def publish(
+        self,
+        template: str,
+        source: str,
+        *,
+        schema: str,
+        generator: str,
+        reason: str,
+        schema_hash: str = "",
+        layout: frozenset[str] | None = None,
+        url_pattern: str | None = None,
+        fixtures_passed: list[str] | None = None,
+        llm: dict[str, Any] | None = None,
+        render: bool | None = None,
+    ) -> int:
+        """Check, write and activate a new version; return its number.
+
+        The source must pass the sandbox policy (it is loaded once before anything is written).
+        """
+        filename = f"{template}/(new version)"
+        load_parser(source, filename, template)
+        with self.lock(template):
+            folder = self.folder(template)
+            path = folder / "parser.json"
+            data: dict[str, Any]
+            if path.exists():
+                data = dict(self.info(template).data)
+            else:
+                data = {"template": template, "site": template.split("/")[0], "versions": {}}
+            versions = dict(data.get("versions", {}))
+            on_disk = [
+                int(m.group(1))
+                for p in folder.glob("v*.py")
+                if (m := re.match(r"v(\d+)\.py$", p.name))
+            ]
+            number = max([0, *on_disk, *(int(v) for v in versions)]) + 1
+            atomic_write(folder / f"v{number}.py", source.encode("utf-8"))
+            versions[str(number)] = {
+                "file": f"v{number}.py",
+                "generator": generator,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "schema": schema,
+                "schema_hash": schema_hash,
+                "source_hash": source_hash(source),
+                "layout": sorted(layout) if layout is not None else None,
+                "fixtures_passed": list(fixtures_passed or []),
+                "llm": llm or {"calls": 0, "tokens": 0, "cost": 0.0},
+                "reason": reason,
+            }
+            data["versions"] = versions
+            data["schema"] = schema
+            data["active"] = number
+            if layout is not None:
+                data["reference_layout"] = sorted(layout)
+            if url_pattern is not None:
+                data["url_pattern"] = url_pattern
+            if render is not None:
+                data["render"] = render
+            self._write_info(template, data)
+            return number
+
+    def update(self, template: str, **fields: Any) -> None:
+        """Set top-level fields of ``parser.json`` (e.g. ``render=True``) under the lock."""
+        with self.lock(template):
+            data = dict(self.info(template).data)
+            data.update(fields)
+            self._write_info(template, data)
+
+    def rollback(self, template: str, version: int | None = None) -> int:
+        """Activate an earlier version (the one before the active, or ``version``); return it."""
+        with self.lock(template):
+            info = self.info(template)
+            numbers = sorted(int(v) for v in info.data.get("versions", {}))
+            current = info.active
+            if version is None:
+                earlier = [n for n in numbers if current is not None and n < current]
+                if not earlier:
+                    raise RegistryError(
+                        f"{info.path}: no version before v{current} to roll back to"
+                    )
+                version = earlier[-1]
+            if version not in numbers:
+                raise RegistryError(f"{info.path}: no version {version} (have {numbers})")
+            data = dict(info.data)
+            data["active"] = version
+            data["reference_layout"] = info.version(version).get("layout") or data.get(
+                "reference_layout", []
+            )
+            self._write_info(template, data)
+            return version
+
+    def _write_info(self, template: str, data: dict[str, Any]) -> None:
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+        atomic_write(self.folder(template) / "parser.json", text.encode("utf-8"))
+        self._infos.pop(template, None)

@@ -1,0 +1,134 @@
+"""Routing a page to its template: learned URL patterns and a layout fingerprint.
+
+The layout fingerprint of a page is the set of its ``tag.class`` and ``tag#id`` tokens (and bare tag
+names), read with one regular expression over the HTML, so it costs far less than the HTML
+parse. Two pages of one template share most tokens; pages of different sites share few. The
+similarity of a page to a template is the Jaccard index of its tokens and the template's
+reference tokens (the tokens present on most of the template's sample pages).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = [
+    "Route",
+    "fingerprint",
+    "learn_url_pattern",
+    "reference_fingerprint",
+    "similarity",
+    "site_of",
+]
+
+_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]{0,15})(\s[^>]{0,2000}?)?/?>")
+_CLASS = re.compile(r"""\b(class|id)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_VOLATILE = re.compile(r"\d{3,}|[0-9a-f]{8,}")  # ids and hashes that differ page to page
+
+
+def fingerprint(html: str) -> frozenset[str]:
+    """The layout tokens of a page: ``tag``, ``tag.class`` and ``tag#id`` (ids with long numbers
+    or hashes are dropped, they differ page to page)."""
+    tokens: set[str] = set()
+    for match in _TAG.finditer(html):
+        tag = match.group(1).lower()
+        tokens.add(tag)
+        attrs = match.group(2)
+        if not attrs or ("class" not in attrs and "id" not in attrs):
+            continue
+        for attr in _CLASS.finditer(attrs):
+            value = attr.group(2) or attr.group(3) or attr.group(4) or ""
+            if attr.group(1).lower() == "class":
+                for name in value.split():
+                    if not _VOLATILE.search(name):
+                        tokens.add(f"{tag}.{name}")
+            elif value and not _VOLATILE.search(value):
+                tokens.add(f"{tag}#{value}")
+    return frozenset(tokens)
+
+
+def similarity(page: frozenset[str], reference: frozenset[str]) -> float:
+    """Jaccard index of two token sets (1.0 identical, 0.0 disjoint)."""
+    if not page and not reference:
+        return 1.0
+    union = len(page | reference)
+    return len(page & reference) / union if union else 0.0
+
+
+def reference_fingerprint(samples: Iterable[frozenset[str]], share: float = 0.5) -> frozenset[str]:
+    """The tokens present on at least ``share`` of the sample pages of a template."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for tokens in samples:
+        counts.update(tokens)
+        total += 1
+    if not total:
+        return frozenset()
+    need = max(1, int(total * share + 0.999))
+    return frozenset(t for t, n in counts.items() if n >= need)
+
+
+def site_of(url: str) -> str:
+    """The site of a URL: its host name without port and a leading ``www.``."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def learn_url_pattern(urls: Sequence[str]) -> str | None:
+    """A regular expression over ``host + path`` matching the sample URLs of one template.
+
+    Path segments are aligned from the end; a segment equal on every sample stays literal,
+    digits-only segments become ``\\d+``, others ``[^/]+``; when the samples have different depths
+    the head is a free prefix. None when there are no URLs.
+    """
+    parsed = [urlsplit(u) for u in urls if u]
+    if not parsed:
+        return None
+    hosts = {site_of(u.geturl()) for u in parsed}
+    host = re.escape(hosts.pop()) if len(hosts) == 1 else r"[^/]+"
+    paths = [[s for s in p.path.split("/") if s] for p in parsed]
+    depth = min(len(p) for p in paths)
+    varied = any(len(p) != depth for p in paths)
+    tail: list[str] = []
+    for i in range(1, depth + 1):
+        column = [p[-i] for p in paths]
+        if len(set(column)) == 1 and not (len(paths) > 1 and column[0].isdigit()):
+            tail.append(
+                re.escape(column[0])
+                if len(paths) > 1 or not _VOLATILE.search(column[0])
+                else _shape(column)
+            )
+        else:
+            tail.append(_shape(column))
+    tail.reverse()
+    prefix = "(?:/[^/]+)*" if varied else ""
+    return f"^{host}{prefix}" + "".join("/" + t for t in tail) + "/?$"
+
+
+def _shape(column: list[str]) -> str:
+    if all(c.isdigit() for c in column):
+        return r"\d+"
+    exts = {c.rsplit(".", 1)[1] for c in column if "." in c}
+    if len(exts) == 1 and all("." in c for c in column):
+        stems = [c.rsplit(".", 1)[0] for c in column]
+        stem = r"\d+" if all(s.isdigit() for s in stems) else "[^/]+"
+        return stem + re.escape("." + exts.pop())
+    return "[^/]+"
+
+
+def url_key(url: str) -> str:
+    """``host + path`` of a URL, the string URL patterns are matched against."""
+    parts = urlsplit(url)
+    return site_of(url) + (parts.path or "/")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a page went: the template, how it was chosen, and its layout similarity."""
+
+    template: str
+    similarity: float
+    by: str  # "url", "layout", "given"

@@ -1,0 +1,598 @@
+"""The sandbox of generated parsers: an allow-list policy on the source, a minimal builtins table,
+a time limit and a memory limit per page, and a check of what a parser returns.
+
+Generated code is untrusted: the page text that went into an LLM prompt may carry a prompt
+injection. A parser is loaded only after :func:`check_source` accepted it; it then runs with
+builtins limited to :data:`SAFE_BUILTINS`, inside :func:`limits` (time limit by ``SIGALRM`` on the
+main thread or by an asynchronous exception on other threads; memory limit by ``RLIMIT_AS``).
+
+The policy, checked on the AST (each violation names the line and the rule):
+
+* module level: a docstring, ``from crawler.parsing import …`` (names of its ``__all__``),
+  function definitions, and assignments of constant literals (no mutable global state);
+* a function ``parse(page)`` must exist;
+* no other import, no names or attributes starting with ``_``, no ``while``, ``class``,
+  ``global``, ``nonlocal``, ``with``, ``yield``, ``await``, ``async``, decorators, bare
+  ``except`` or ``**`` / ``<<`` (unbounded big-integer work);
+* attributes only from :data:`ALLOWED_ATTRIBUTES` (page and selection methods, and the plain
+  methods of str, list, dict and set), read but never assigned;
+* names such as ``exec``, ``eval``, ``open``, ``getattr``, ``globals``, ``vars``, ``type`` are refused.
+
+Why not RestrictedPython: its guards rewrite every attribute access and subscript into a call,
+which doubles the cost of a parse; the allow-list over a deliberately small helper API gives
+the same guarantees here with no run-time cost.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import ctypes
+import hashlib
+import math
+import os
+import resource
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import CodeType
+from typing import Any
+
+from crawler import parsing
+from crawler.exceptions import ParserFailed, ParserTimeout, PolicyViolation
+
+__all__ = [
+    "ALLOWED_ATTRIBUTES",
+    "SAFE_BUILTINS",
+    "LoadedParser",
+    "check_item",
+    "check_source",
+    "limits",
+    "load_parser",
+]
+
+DEFAULT_TIME_LIMIT = 2.0  # seconds per page
+DEFAULT_MEMORY_LIMIT = 512 * 1024 * 1024  # bytes of address space a parse may add
+MAX_ITEM_CHARS = 1_000_000
+MAX_ITEM_DEPTH = 8
+
+_SAFE_BUILTIN_NAMES = (
+    "abs all any bool dict enumerate filter float frozenset int isinstance len list map max min "
+    "next range reversed round set sorted str sum tuple zip "
+    "Exception ValueError TypeError KeyError IndexError AttributeError ZeroDivisionError "
+    "True False None"
+).split()
+
+FORBIDDEN_NAMES = frozenset(
+    "exec eval compile open getattr setattr delattr hasattr globals locals vars dir type object "
+    "super input breakpoint help memoryview classmethod staticmethod property id print exit quit "
+    "iter aiter anext bytearray bytes callable chr ord hash format issubclass repr ascii hex oct bin "
+    "pow divmod slice copyright credits license BaseException SystemExit KeyboardInterrupt "
+    "GeneratorExit".split()
+)
+
+ALLOWED_ATTRIBUTES = frozenset(
+    # Page and parsel selections
+    "css xpath get getall extract extract_first attrib url jsonld meta "
+    # str
+    "strip lstrip rstrip split rsplit splitlines replace lower upper title capitalize casefold "
+    "startswith endswith find rfind index rindex count join partition rpartition isdigit "
+    "isnumeric isdecimal isalpha isalnum isspace isupper islower removeprefix removesuffix "
+    # list / dict / set
+    "append extend insert pop remove sort reverse copy items keys values setdefault update "
+    "add discard union intersection difference".split()
+)
+
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Module,
+    ast.Expr,
+    ast.ImportFrom,
+    ast.alias,
+    ast.FunctionDef,
+    ast.arguments,
+    ast.arg,
+    ast.Return,
+    ast.Assign,
+    ast.AugAssign,
+    ast.AnnAssign,
+    ast.For,
+    ast.If,
+    ast.Try,
+    ast.ExceptHandler,
+    ast.Pass,
+    ast.Break,
+    ast.Continue,
+    ast.Delete,
+    ast.Raise,
+    ast.BoolOp,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Lambda,
+    ast.NamedExpr,
+    ast.Dict,
+    ast.Set,
+    ast.List,
+    ast.Tuple,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.comprehension,
+    ast.Call,
+    ast.keyword,
+    ast.Constant,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Slice,
+    ast.Name,
+    ast.Starred,
+    ast.JoinedStr,
+    ast.FormattedValue,
+    ast.Load,
+    ast.Store,
+    ast.Del,
+    ast.And,
+    ast.Or,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.BitOr,
+    ast.BitAnd,
+    ast.BitXor,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.Invert,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.Is,
+    ast.IsNot,
+    ast.In,
+    ast.NotIn,
+)
+
+_REFUSED_NODES: dict[type[ast.AST], str] = {
+    ast.Import: "import is not allowed (only 'from crawler.parsing import …')",
+    ast.While: "'while' is not allowed (loops must be bounded: use 'for')",
+    ast.ClassDef: "class definitions are not allowed",
+    ast.Global: "'global' is not allowed",
+    ast.Nonlocal: "'nonlocal' is not allowed",
+    ast.With: "'with' is not allowed",
+    ast.AsyncWith: "'async with' is not allowed",
+    ast.AsyncFunctionDef: "async functions are not allowed",
+    ast.AsyncFor: "'async for' is not allowed",
+    ast.Await: "'await' is not allowed",
+    ast.Yield: "'yield' is not allowed (generators expose frames)",
+    ast.YieldFrom: "'yield from' is not allowed",
+    ast.Pow: "'**' is not allowed (unbounded big-integer work)",
+    ast.LShift: "'<<' is not allowed (unbounded big-integer work)",
+    ast.RShift: "'>>' is not allowed",
+    ast.MatMult: "'@' is not allowed",
+    ast.Assert: "'assert' is not allowed",
+    ast.Match: "'match' is not allowed",
+}
+
+
+def _violation(filename: str, node: ast.AST, rule: str) -> PolicyViolation:
+    return PolicyViolation(filename, getattr(node, "lineno", 0), rule)
+
+
+def _check_module_level(tree: ast.Module, filename: str) -> None:
+    has_parse = False
+    for index, stmt in enumerate(tree.body):
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and index == 0:
+            continue
+        if isinstance(stmt, ast.ImportFrom):
+            if stmt.module != "crawler.parsing" or stmt.level:
+                raise _violation(
+                    filename,
+                    stmt,
+                    f"import from {stmt.module!r} is not allowed (only crawler.parsing)",
+                )
+            for alias in stmt.names:
+                if alias.name not in parsing.__all__:
+                    raise _violation(
+                        filename, stmt, f"crawler.parsing has no public name {alias.name!r}"
+                    )
+            continue
+        if isinstance(stmt, ast.FunctionDef):
+            if stmt.name == "parse":
+                args = stmt.args
+                if len(args.args) != 1 or args.vararg or args.kwarg or args.kwonlyargs:
+                    raise _violation(filename, stmt, "parse() must take exactly one argument: page")
+                has_parse = True
+            continue
+        if isinstance(stmt, ast.Assign | ast.AnnAssign):
+            value = stmt.value
+            if value is None or not _is_constant_literal(value):
+                raise _violation(
+                    filename,
+                    stmt,
+                    "module-level assignments must be constant literals (no global state)",
+                )
+            continue
+        raise _violation(filename, stmt, f"{type(stmt).__name__} is not allowed at module level")
+    if not has_parse:
+        raise PolicyViolation(filename, 0, "no function 'parse(page)' defined")
+
+
+def _is_constant_literal(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Tuple):
+        return all(_is_constant_literal(elt) for elt in node.elts)
+    return False
+
+
+def check_source(source: str, filename: str = "<parser>") -> ast.Module:
+    """Check parser source against the policy; return its AST or raise :class:`PolicyViolation`."""
+    try:
+        tree = ast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        raise PolicyViolation(filename, exc.lineno or 0, f"syntax error: {exc.msg}") from exc
+    except ValueError as exc:  # null bytes
+        raise PolicyViolation(filename, 0, f"unreadable source: {exc}") from exc
+    _check_module_level(tree, filename)
+    for node in ast.walk(tree):
+        kind = type(node)
+        if kind in _REFUSED_NODES:
+            raise _violation(filename, node, _REFUSED_NODES[kind])
+        if not isinstance(node, _ALLOWED_NODES):
+            raise _violation(filename, node, f"{kind.__name__} is not allowed")
+        if isinstance(node, ast.Name):
+            if node.id.startswith("_"):
+                raise _violation(filename, node, f"name {node.id!r} starts with '_'")
+            if node.id in FORBIDDEN_NAMES:
+                raise _violation(filename, node, f"name {node.id!r} is not allowed")
+        elif isinstance(node, ast.Attribute):
+            if node.attr.startswith("_"):
+                raise _violation(filename, node, f"attribute {node.attr!r} starts with '_'")
+            if node.attr not in ALLOWED_ATTRIBUTES:
+                raise _violation(
+                    filename, node, f"attribute {node.attr!r} is not in the allowed list"
+                )
+            if not isinstance(node.ctx, ast.Load):
+                raise _violation(
+                    filename, node, f"assigning attribute {node.attr!r} is not allowed"
+                )
+        elif isinstance(node, ast.FunctionDef | ast.Lambda):
+            if isinstance(node, ast.FunctionDef) and node.decorator_list:
+                raise _violation(filename, node, "decorators are not allowed")
+            for arg in node.args.args + node.args.kwonlyargs + node.args.posonlyargs:
+                if arg.arg.startswith("_"):
+                    raise _violation(filename, node, f"argument {arg.arg!r} starts with '_'")
+        elif isinstance(node, ast.ExceptHandler):
+            if node.type is None:
+                raise _violation(
+                    filename, node, "bare 'except:' is not allowed (name the exceptions)"
+                )
+            if node.name and node.name.startswith("_"):
+                raise _violation(filename, node, f"name {node.name!r} starts with '_'")
+        elif isinstance(node, ast.alias):
+            if node.asname and node.asname.startswith("_"):
+                raise _violation(filename, node, f"alias {node.asname!r} starts with '_'")
+        elif isinstance(node, ast.keyword):
+            if node.arg is not None and node.arg.startswith("_"):
+                raise _violation(filename, node, f"keyword {node.arg!r} starts with '_'")
+    return tree
+
+
+def _guarded_import(
+    name: str,
+    globals: Any = None,
+    locals: Any = None,
+    fromlist: tuple[str, ...] | None = (),
+    level: int = 0,
+) -> Any:
+    if name != "crawler.parsing" or level or not fromlist:
+        raise ImportError(f"import of {name!r} is not allowed")
+    for item in fromlist:
+        if item not in parsing.__all__:
+            raise ImportError(f"crawler.parsing has no public name {item!r}")
+    return parsing
+
+
+SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+
+
+def _builtins_table() -> dict[str, Any]:
+    table = dict(SAFE_BUILTINS)
+    table["__import__"] = _guarded_import
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits: time (SIGALRM on the main thread, async exception elsewhere) and memory (RLIMIT_AS).
+
+_rlimit_lock = threading.Lock()
+_rlimit_depth = 0
+_rlimit_saved: tuple[int, int] | None = None
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _address_space() -> int:
+    with open("/proc/self/statm", "rb") as fh:
+        return int(fh.read().split()[0]) * _PAGE
+
+
+_armed = False
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    if _armed:
+        raise ParserTimeout("time limit reached")
+
+
+class limits:  # noqa: N801 - used like a function: ``with limits(seconds, memory):``
+    """Run the body with a time limit and a limit on added address space.
+
+    Exceeding time raises :class:`ParserTimeout` (a ``BaseException``); exceeding memory raises
+    ``MemoryError``. The alarm re-fires every 50 ms after the deadline, so code that swallows one
+    is stopped by the next. A class rather than a generator: after a ``MemoryError`` the exit must
+    lift the limit before anything allocates.
+    """
+
+    def __init__(self, seconds: float = DEFAULT_TIME_LIMIT, memory: int = DEFAULT_MEMORY_LIMIT) -> None:
+        self.seconds = seconds
+        self.memory = memory
+        self.on_main = False
+        self.previous: Any = None
+        self.deadline: Any = None
+
+    def __enter__(self) -> None:
+        global _rlimit_depth, _rlimit_saved, _armed
+        with _rlimit_lock:
+            if _rlimit_depth == 0 and self.memory:
+                try:
+                    _rlimit_saved = resource.getrlimit(resource.RLIMIT_AS)
+                    hard = _rlimit_saved[1]
+                    want = _address_space() + self.memory
+                    if hard != resource.RLIM_INFINITY:
+                        want = min(want, hard)
+                    resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+                except (OSError, ValueError):
+                    _rlimit_saved = None
+            _rlimit_depth += 1
+        self.on_main = threading.current_thread() is threading.main_thread()
+        if self.on_main:
+            self.previous = signal.signal(signal.SIGALRM, _on_alarm)
+            _armed = True
+            signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.05)
+        else:
+            self.deadline = _async_deadline(self.seconds)
+            self.deadline.__enter__()
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Order matters after a MemoryError, while the parser's huge objects are still alive:
+        # disarm the alarm and lift the memory limit (neither allocates) before anything else.
+        global _rlimit_depth, _rlimit_saved, _armed
+        if self.on_main:
+            _armed = False
+        with _rlimit_lock:
+            _rlimit_depth -= 1
+            if _rlimit_depth == 0 and _rlimit_saved is not None:
+                resource.setrlimit(resource.RLIMIT_AS, _rlimit_saved)
+                _rlimit_saved = None
+        if self.on_main:
+            signal.setitimer(signal.ITIMER_REAL, 0, 0)
+            if self.previous is not None:
+                signal.signal(signal.SIGALRM, self.previous)
+        elif self.deadline is not None:
+            self.deadline.__exit__(None, None, None)
+
+
+@contextmanager
+def _async_deadline(seconds: float) -> Iterator[None]:
+    target = threading.get_ident()
+    state = {"active": True}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def fire() -> None:
+        while not done.wait(seconds if state.get("fired") is None else 0.05):
+            with lock:
+                if not state["active"]:
+                    return
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(target), ctypes.py_object(ParserTimeout)
+                )
+
+    watchdog = threading.Thread(target=fire, name="scrapec-parser-watchdog", daemon=True)
+    watchdog.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["active"] = False
+            done.set()
+            if state.get("fired"):
+                # clear an exception that was set but not yet raised in this thread
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Items
+
+
+def check_item(item: Any, template: str = "?") -> dict[str, Any]:
+    """Return ``item`` as JSON-ready data or raise :class:`ParserFailed` (not a dict, a value that
+    is not JSON, a NaN, too deep, or larger than ``MAX_ITEM_CHARS``). Tuples become lists."""
+    if not isinstance(item, dict):
+        raise ParserFailed(template, None, f"parse() returned {type(item).__name__}, not dict")
+    budget = [MAX_ITEM_CHARS]
+
+    def walk(value: Any, path: str, depth: int) -> Any:
+        if depth > MAX_ITEM_DEPTH:
+            raise ParserFailed(template, path, f"value nested deeper than {MAX_ITEM_DEPTH} levels")
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            budget[0] -= len(value)
+            if budget[0] < 0:
+                raise ParserFailed(template, path, f"item larger than {MAX_ITEM_CHARS} characters")
+            return value
+        if isinstance(value, int):
+            if abs(value) > 2**63:
+                raise ParserFailed(template, path, "integer out of range")
+            return value
+        if isinstance(value, float):
+            if math.isnan(value) or math.isinf(value):
+                raise ParserFailed(template, path, f"{value!r} is not a JSON number")
+            return value
+        if isinstance(value, list | tuple):
+            budget[0] -= len(value)
+            if budget[0] < 0:
+                raise ParserFailed(template, path, f"item larger than {MAX_ITEM_CHARS} characters")
+            return [walk(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            out = {}
+            for key, v in value.items():
+                if not isinstance(key, str):
+                    raise ParserFailed(template, path, f"key {key!r} is not a string")
+                out[key] = walk(v, f"{path}.{key}" if path else key, depth + 1)
+            return out
+        raise ParserFailed(template, path or None, f"{type(value).__name__} is not a JSON value")
+
+    return walk(item, "", 0)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+_code_cache: dict[str, CodeType] = {}
+MAX_REPEAT = 10_000_000  # largest sequence a '*' may build, in items
+MAX_INT_BITS = 100_000  # largest integer product, in bits
+
+
+def _guarded_mul(left: Any, right: Any) -> Any:
+    """``left * right`` with bounds: big-integer products and sequence repeats are C loops that
+    neither the time limit (which runs between bytecodes) nor a cheap check could stop."""
+    if isinstance(left, int) and isinstance(right, int):
+        if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise MemoryError("integer product too large")
+    elif isinstance(left, str | list | tuple) and isinstance(right, int):
+        if len(left) * max(right, 0) > MAX_REPEAT:
+            raise MemoryError("sequence repeat too large")
+    elif isinstance(right, str | list | tuple) and isinstance(left, int):
+        if len(right) * max(left, 0) > MAX_REPEAT:
+            raise MemoryError("sequence repeat too large")
+    return left * right
+
+
+class _GuardMultiplication(ast.NodeTransformer):
+    """Rewrite ``a * b`` and ``a *= b`` into calls of :func:`_guarded_mul`."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mult):
+            call = ast.Call(ast.Name("_scrapec_mul", ast.Load()), [node.left, node.right], [])
+            return ast.copy_location(call, node)
+        return node
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mult) and isinstance(node.target, ast.Name):
+            load = ast.Name(node.target.id, ast.Load())
+            call = ast.Call(ast.Name("_scrapec_mul", ast.Load()), [load, node.value], [])
+            return ast.copy_location(ast.Assign([node.target], call), node)
+        if isinstance(node.op, ast.Mult):
+            raise PolicyViolation("<parser>", node.lineno, "'*=' is only allowed on plain names")
+        return node
+
+
+@dataclass
+class LoadedParser:
+    """A checked, compiled parser, ready to run on pages."""
+
+    template: str
+    version: int
+    source_hash: str
+    function: Callable[[Any], Any] = field(repr=False)
+    time_limit: float = DEFAULT_TIME_LIMIT
+    memory_limit: int = DEFAULT_MEMORY_LIMIT
+
+    def run(self, page: parsing.Page) -> dict[str, Any]:
+        """Parse one page under the limits; return a JSON-ready item or raise :class:`ParserFailed`."""
+        # Not a "with" block: after a MemoryError nothing may allocate until the parser's frames
+        # (which hold the huge object) are released, which happens when the handler ends. So the
+        # limits are lifted in "finally", after the handlers, and the handlers only bind constants.
+        reason = ""
+        raw: Any = None
+        guard = limits(self.time_limit, self.memory_limit)
+        try:
+            guard.__enter__()
+            try:
+                raw = self.function(page)
+            except ParserTimeout:
+                reason = "time"
+            except MemoryError:
+                reason = "memory limit reached"
+            except RecursionError:
+                reason = "recursion too deep"
+            except Exception as exc:  # the parser's own error, e.g. IndexError
+                reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+                del exc
+            finally:
+                guard.__exit__(None, None, None)
+        except ParserTimeout:  # an alarm that fired while a handler ran
+            reason = reason or "time"
+        if reason == "time":
+            reason = f"time limit of {self.time_limit:g} s reached"
+        if reason:
+            raise ParserFailed(self.template, None, reason)
+        return check_item(raw, self.template)
+
+
+def source_hash(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def load_parser(
+    source: str,
+    filename: str = "<parser>",
+    template: str = "?",
+    version: int = 0,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> LoadedParser:
+    """Check ``source`` against the policy, compile it (once per process for the same source)
+    and return a :class:`LoadedParser` with its own globals and builtins table."""
+    digest = source_hash(source)
+    code = _code_cache.get(digest)
+    if code is None:
+        tree = check_source(source, filename)
+        tree = ast.fix_missing_locations(_GuardMultiplication().visit(tree))
+        try:
+            code = compile(tree, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            raise PolicyViolation(
+                filename, getattr(exc, "lineno", 0) or 0, f"does not compile: {exc}"
+            ) from exc
+        _code_cache[digest] = code
+    namespace: dict[str, Any] = {
+        "__builtins__": _builtins_table(),
+        "__name__": f"scrapec_parser_{digest[:12]}",
+        "_scrapec_mul": _guarded_mul,
+    }
+    try:
+        with limits(time_limit):
+            exec(code, namespace)  # noqa: S102 - checked by check_source, runs with SAFE_BUILTINS
+    except (Exception, ParserTimeout) as exc:
+        raise ParserFailed(
+            template, None, f"module failed to load: {type(exc).__name__}: {exc}"
+        ) from None
+    function = namespace.get("parse")
+    if not callable(function):
+        raise PolicyViolation(filename, 0, "no function 'parse(page)' defined")
+    return LoadedParser(template, version, digest, function, time_limit)

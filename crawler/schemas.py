@@ -1,0 +1,134 @@
+"""JSON Schemas of item types: loading by name or path, one reusable validator per schema.
+
+A schema is a draft 2020-12 JSON Schema of an object. Properties may carry ``"x-derived": true``:
+their values are computed (ISO dates, absolute URLs, currency codes) rather than copied from the
+page, so the grounding check skips them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError as _JSONSchemaError
+
+from crawler.exceptions import SchemaError
+
+__all__ = ["SCHEMA_DIR", "Schema", "load_schema", "schema_names"]
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@dataclass(eq=False)
+class Schema:
+    """A loaded schema with its validator (built once, reused for every item)."""
+
+    name: str
+    path: str
+    document: dict[str, Any]
+    validator: Draft202012Validator = field(repr=False)
+    digest: str = ""
+
+    @property
+    def properties(self) -> dict[str, dict[str, Any]]:
+        props = self.document.get("properties", {})
+        return props if isinstance(props, dict) else {}
+
+    @property
+    def required(self) -> list[str]:
+        return list(self.document.get("required", []))
+
+    def is_derived(self, name: str) -> bool:
+        return bool(self.properties.get(name, {}).get("x-derived"))
+
+    def is_list(self, name: str) -> bool:
+        return self.properties.get(name, {}).get("type") == "array"
+
+    def field_type(self, name: str) -> str:
+        prop = self.properties.get(name, {})
+        kind = prop.get("type", "string")
+        if kind == "array":
+            kind = prop.get("items", {}).get("type", "string")
+        return kind if isinstance(kind, str) else "string"
+
+    def errors(self, item: Any) -> list[str]:
+        """Every validation error as ``field: message (JSON path)``; empty when the item is valid."""
+        if self.validator.is_valid(item):
+            return []
+        out = []
+        for error in sorted(self.validator.iter_errors(item), key=lambda e: list(map(str, e.path))):
+            where = error.json_path
+            name = str(error.path[0]) if error.path else _missing_field(error) or "(item)"
+            out.append(f"{name}: {error.message} ({where})")
+        return out
+
+
+def _missing_field(error: Any) -> str | None:
+    if error.validator == "required" and isinstance(error.instance, dict):
+        for name in error.validator_value:
+            if name not in error.instance:
+                return str(name)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return ",".join(
+            sorted(k for k in error.instance if k not in error.schema.get("properties", {}))
+        )
+    return None
+
+
+_cache: dict[str, Schema] = {}
+
+
+def schema_names() -> list[str]:
+    """Names of the schemas shipped in ``schemas/``."""
+    return sorted(p.stem for p in SCHEMA_DIR.glob("*.json"))
+
+
+def load_schema(name_or_path: str | Path) -> Schema:
+    """A schema by name (``product``) from ``schemas/`` or by path to a ``.json`` file.
+
+    Raises :class:`SchemaError` naming the file and the problem.
+    """
+    key = str(name_or_path)
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    path = Path(key)
+    if not (path.suffix == ".json" or "/" in key or path.exists()):
+        path = SCHEMA_DIR / f"{key}.json"
+        if not path.exists():
+            raise SchemaError(
+                f"unknown schema {key!r}: not a file, and not one of {schema_names()}"
+            )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot read schema: {exc.strerror}") from exc
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise SchemaError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise SchemaError(f"{path}: a schema must be a JSON object, got {type(document).__name__}")
+    try:
+        Draft202012Validator.check_schema(document)
+    except _JSONSchemaError as exc:
+        raise SchemaError(f"{path}: not a valid JSON Schema: {exc.message}") from exc
+    if document.get("type") != "object":
+        raise SchemaError(
+            f'{path}: the item schema must have "type": "object", got {document.get("type")!r}'
+        )
+    schema = Schema(
+        name=path.stem,
+        path=str(path),
+        document=document,
+        validator=Draft202012Validator(
+            document, format_checker=Draft202012Validator.FORMAT_CHECKER
+        ),
+        digest=hashlib.sha256(raw).hexdigest()[:16],
+    )
+    _cache[key] = schema
+    return schema
