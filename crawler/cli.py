@@ -78,14 +78,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not extractor.registry.root.is_dir():
         _err(f"{args.registry}: registry folder not found")
         return 2
-    healer = None
-    if args.heal:
-        try:
-            from crawler.heal import Healer
-        except ImportError:
-            _err("--heal needs the regeneration module, which this build does not have")
-            return 2
-        healer = Healer(extractor)
     status = 0
     for target in args.targets:
         try:
@@ -98,8 +90,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
             else:
                 html, url = read_html_file(target, args.url)
                 result = extractor.extract_html(html, url, args.template)
-                if healer is not None and not result.valid:
-                    result = healer.heal(html, url, result)
         except BadInput as exc:
             _err(str(exc))
             result = Extraction(args.url or "", args.template, None, None, False, [str(exc)])
@@ -117,6 +107,35 @@ def cmd_extract(args: argparse.Namespace) -> int:
         if not result.valid and status == 0:
             status = 1
     return status
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from crawler.compiler import compile_template
+
+    results = compile_template(
+        args.fixtures,
+        args.schema,
+        args.registry,
+        args.template,
+        args.generator,
+        progress=None
+        if args.quiet or args.json
+        else lambda m: print(m, file=sys.stderr, flush=True),
+    )
+    for r in results:
+        if args.json:
+            print(json.dumps(r.as_dict(), ensure_ascii=False))
+            continue
+        head = f"published v{r.version}" if r.published else "NOT PUBLISHED"
+        print(
+            f"{r.template}: {head} generator={r.generator or '-'} cases={r.cases_passed}/{r.cases} "
+            f"llm_calls={r.llm_calls} tokens={r.llm_tokens} cost=${r.llm_cost:.4f} seconds={r.seconds:.2f}"
+        )
+        for line in r.notes:
+            print(f"    note: {line}")
+        for line in r.report:
+            print(f"    {line}")
+    return 0 if all(r.published for r in results) else 1
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -169,7 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", metavar="SITE/NAME")
     p.add_argument("--schema", metavar="SCHEMA")
     p.add_argument("--url", help="URL of the saved page (for a single file)")
-    p.add_argument("--heal", action="store_true", help="repair the parser when it fails on a page")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_extract)
 
@@ -190,12 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registry", default="generated_parsers")
     p.set_defaults(func=cmd_rollback)
 
-    try:
-        from crawler.commands import register_commands
-    except ImportError:
-        pass
-    else:
-        register_commands(sub)
+    p = sub.add_parser("compile", help="generate, verify and publish parsers from fixtures")
+    p.add_argument("fixtures", metavar="FIXTURES_DIR")
+    p.add_argument("--schema", required=True, help="schema name from schemas/ or a path")
+    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--template", metavar="SITE/NAME")
+    p.add_argument("--generator", choices=["auto", "induce", "llm"], default="auto")
+    p.add_argument("--json", action="store_true", help="one JSON object per template")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_compile)
     return parser
 
 

@@ -16,7 +16,6 @@ from crawler.checks import PageText, grounding_errors
 from crawler.exceptions import BadInput, ParserFailed, RegistryError, RoutingError, SchemaError
 from crawler.parsing import Page, decode_html
 from crawler.registry import Registry
-from crawler.routing import fingerprint
 from crawler.schemas import Schema, load_schema
 
 __all__ = [
@@ -63,7 +62,7 @@ class Extraction:
 
 def check_page_bytes(body: bytes, name: str) -> None:
     """Raise :class:`BadInput` for a body that cannot be an HTML page (empty, binary, too large)."""
-    if not body.strip():
+    if not body or body.isspace():
         raise BadInput(f"{name}: empty page")
     if len(body) > MAX_PAGE_BYTES:
         raise BadInput(
@@ -122,7 +121,7 @@ class Extractor:
         route_similarity = None
         if template is None:
             try:
-                route = self.registry.route(page.url, fingerprint(page.source))
+                route = self.registry.route(page.url, None, page)
             except RoutingError as exc:
                 return Extraction(page.url, None, None, None, False, [str(exc)])
             template, route_similarity = route.template, route.similarity

@@ -24,12 +24,14 @@ import codecs
 import html as _html
 import json
 import re
+import threading
 from collections.abc import Iterable
 from datetime import date as _date
 from typing import Any
 from urllib.parse import urljoin
 
 import regex as _regex
+from lxml import etree
 from parsel import Selector, SelectorList
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "first",
     "join",
     "labelled",
+    "ld",
     "number",
     "price",
     "regex",
@@ -69,14 +72,12 @@ class _PageSelector(Selector):
     _default_namespaces: dict[str, str] = {}
 
 
-def decode_html(body: bytes, declared: str | None = None) -> str:
-    """Decode page bytes: BOM, then the declared (HTTP) charset, then ``<meta charset>``, then UTF-8.
-
-    Bytes that do not decode become U+FFFD; a wrong or unknown charset name falls back to UTF-8.
-    """
+def _sniff(body: bytes, declared: str | None) -> tuple[str, int]:
+    """(codec name, BOM length): BOM, then the declared (HTTP) charset, then ``<meta charset>``,
+    then UTF-8; an unknown charset name falls back to UTF-8."""
     for bom, name in _BOM.items():
         if body.startswith(bom):
-            return body[len(bom) :].decode(name, errors="replace")
+            return name, len(bom)
     candidates = [declared] if declared else []
     found = _META_CHARSET.search(body[:4096])
     if found:
@@ -88,8 +89,35 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
             continue
         if codec.name in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
             continue  # a meta tag in an ASCII-readable page cannot be UTF-16
-        return body.decode(codec.name, errors="replace")
-    return body.decode("utf-8", errors="replace")
+        return codec.name, 0
+    return "utf-8", 0
+
+
+def decode_html(body: bytes, declared: str | None = None) -> str:
+    """Decode page bytes (see :func:`_sniff`); bytes that do not decode become U+FFFD."""
+    name, skip = _sniff(body, declared)
+    return body[skip:].decode(name, errors="replace")
+
+
+_parsers = threading.local()
+
+
+def _parse_tree(body: bytes) -> Any:
+    """Parse UTF-8 bytes with a per-thread lxml HTML parser (recovering from broken markup)."""
+    parser = getattr(_parsers, "html", None)
+    if parser is None:
+        parser = _parsers.html = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+    if b"\x00" in body:
+        body = body.replace(b"\x00", b"")
+    root = None
+    if body and not body.isspace():
+        try:
+            root = etree.fromstring(body, parser)
+        except etree.XMLSyntaxError:
+            root = None
+    if root is None:
+        root = etree.fromstring(b"<html/>", parser)
+    return root
 
 
 class Page:
@@ -104,11 +132,23 @@ class Page:
 
     def __init__(self, html: str | bytes, url: str = "", encoding: str | None = None) -> None:
         if isinstance(html, bytes):
-            html = decode_html(html, encoding)
+            name, skip = _sniff(html, encoding)
+            body = html[skip:] if skip else html
+            if name == "utf-8":
+                try:
+                    source = body.decode("utf-8")
+                except UnicodeDecodeError:
+                    source = body.decode("utf-8", errors="replace")
+                    body = source.encode("utf-8")
+            else:
+                source = body.decode(name, errors="replace")
+                body = source.encode("utf-8")
+        else:
+            source = html
+            body = html.encode("utf-8", errors="replace")
         self.url = url
-        self._source = html
-        body = html.replace("\x00", "").encode("utf-8", errors="replace")
-        self._sel = _PageSelector(body=body or b"<html/>", encoding="utf-8", base_url=url or None)
+        self._source = source
+        self._sel = _PageSelector(root=_parse_tree(body), type="html", base_url=url or None)
         self._jsonld: list[str] | None = None
 
     @property
@@ -186,14 +226,17 @@ def clean(value: Any) -> str | None:
 def _node_text(node: Selector | str) -> str | None:
     if isinstance(node, str):
         return clean(node)
+    root = node.root
+    if isinstance(root, str):  # a text node or attribute value
+        return clean(root)
+    if root.find(".//script") is None and root.find(".//style") is None:
+        return clean(" ".join(root.itertext()))
     return clean(
         " ".join(node.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall())
-        if node.xpath("self::*")
-        else node.get()
     )
 
 
-def text(nodes: SelectorList[Selector] | Selector | str | None) -> str | None:
+def text(nodes: SelectorList[Any] | Selector | str | None) -> str | None:
     """The cleaned text of the first node of a selection (all its descendant text), or None."""
     if nodes is None:
         return None
@@ -206,7 +249,7 @@ def text(nodes: SelectorList[Selector] | Selector | str | None) -> str | None:
     return _node_text(nodes)
 
 
-def texts(nodes: SelectorList[Selector] | None) -> list[str]:
+def texts(nodes: SelectorList[Any] | None) -> list[str]:
     """The cleaned text of every node of a selection, blanks dropped (for list fields)."""
     if nodes is None:
         return []
@@ -380,8 +423,8 @@ def date(value: Any, dayfirst: bool = False) -> str | None:
         if a > 31:
             return _iso(a, b, c)
         year = c + 2000 if c < 100 else c
-        month, day = (b, a) if dayfirst or a > 12 else (a, b)
-        return _iso(year, month, day)
+        month, dom = (b, a) if dayfirst or a > 12 else (a, b)
+        return _iso(year, month, dom)
     return None
 
 
@@ -418,6 +461,27 @@ def labelled(page: Page, label: str) -> str | None:
         nxt = text(node.xpath("following-sibling::*[1]"))
         if nxt:
             return nxt
+    return None
+
+
+def ld(page: Page, path: str, type: str | None = None) -> Any:
+    """A value from the page's JSON-LD by dotted path: ``ld(page, "offers.price", "Product")``.
+
+    Lists on the way are entered at their first element; the first object (of ``type``) that has
+    the path wins. Strings are cleaned. None when no object has it.
+    """
+    for obj in page.jsonld(type):
+        value: Any = obj
+        for key in path.split("."):
+            if isinstance(value, list):
+                value = value[0] if value else None
+            value = value.get(key) if isinstance(value, dict) else None
+            if value is None:
+                break
+        if isinstance(value, dict):
+            value = value.get("name") or value.get("@id")
+        if value is not None and value != "":
+            return clean(value) if isinstance(value, str) else value
     return None
 
 

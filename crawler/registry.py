@@ -30,6 +30,7 @@ __all__ = ["Registry", "TemplateInfo", "atomic_write", "check_template_id"]
 
 _TEMPLATE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]{0,120}/[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 LAYOUT_THRESHOLD = 0.5  # minimum similarity for routing by layout
+RECHECK_SECONDS = 1.0  # how long a read of the disk is trusted before it is checked again
 
 
 def check_template_id(template: str) -> str:
@@ -103,6 +104,8 @@ class Registry:
         self._loaded: dict[str, tuple[tuple[int, int, int], LoadedParser]] = {}
         self._infos: dict[str, tuple[tuple[int, int], TemplateInfo]] = {}
         self._patterns: dict[str, re.Pattern[str]] = {}
+        self._listed: tuple[float, list[str]] | None = None
+        self._checked: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"Registry({str(self.root)!r})"
@@ -122,6 +125,10 @@ class Registry:
 
     def info(self, template: str) -> TemplateInfo:
         """The ``parser.json`` of a template (cached until the file changes)."""
+        cached = self._infos.get(template)
+        now = time.monotonic()
+        if cached and now - self._checked.get(template, 0.0) < RECHECK_SECONDS:
+            return cached[1]
         path = self.folder(template) / "parser.json"
         try:
             st = path.stat()
@@ -130,7 +137,7 @@ class Registry:
                 f"{path}: no such template in registry {str(self.root)!r}"
             ) from None
         stamp = (st.st_mtime_ns, st.st_size)
-        cached = self._infos.get(template)
+        self._checked[template] = now
         if cached and cached[0] == stamp:
             return cached[1]
         try:
@@ -182,10 +189,12 @@ class Registry:
 
     # -- routing ---------------------------------------------------------------------------------
 
-    def route(self, url: str, tokens: frozenset[str] | None, html: str | None = None) -> Route:
+    def route(self, url: str, tokens: frozenset[str] | None, page: Any = None) -> Route:
         """The template of a page: by URL pattern when exactly one matches, else by layout.
 
-        Raises :class:`RoutingError` when nothing fits.
+        The layout fingerprint (``tokens``, or computed from ``page``) is needed only when the URL
+        is not enough; a route by URL then carries no similarity (None). Raises
+        :class:`RoutingError` when nothing fits.
         """
         key = url_key(url) if url else ""
         site = site_of(url) if url else ""
@@ -202,12 +211,12 @@ class Registry:
                     by_url.append(info)
             if not site or info.data.get("site") in (None, site):
                 candidates.append(info)
-        if tokens is None and html is not None:
-            tokens = fingerprint(html)
         if len(by_url) == 1:
             info = by_url[0]
-            score = similarity(tokens, info.reference) if tokens is not None else 1.0
+            score = similarity(tokens, info.reference) if tokens is not None else None
             return Route(info.template, score, "url")
+        if tokens is None and page is not None:
+            tokens = fingerprint(page)
         pool = by_url or candidates or [self.info(t) for t in self.templates()]
         if tokens is None:
             raise RoutingError(
@@ -340,3 +349,4 @@ class Registry:
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         atomic_write(self.folder(template) / "parser.json", text.encode("utf-8"))
         self._infos.pop(template, None)
+        self._listed = None

@@ -343,7 +343,9 @@ class limits:  # noqa: N801 - used like a function: ``with limits(seconds, memor
     lift the limit before anything allocates.
     """
 
-    def __init__(self, seconds: float = DEFAULT_TIME_LIMIT, memory: int = DEFAULT_MEMORY_LIMIT) -> None:
+    def __init__(
+        self, seconds: float = DEFAULT_TIME_LIMIT, memory: int = DEFAULT_MEMORY_LIMIT
+    ) -> None:
         self.seconds = seconds
         self.memory = memory
         self.on_main = False

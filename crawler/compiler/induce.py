@@ -1,0 +1,533 @@
+"""Wrapper induction: a parser from labelled pages, with no LLM.
+
+For each field, find the nodes that hold the labelled value on the sample pages (an element's
+text, a text node — an element's own text or the tail after a child, e.g.
+``<strong>ISBN-13</strong>: 978…`` — an attribute value, a JSON-LD property, or a substring of a
+node), propose selectors for them, from anchors that survive redesigns (ids, itemprop, the label
+text beside a value, classes) to positional paths, run every candidate on every sample page, and
+keep the cheapest one that is exact on all of them. Each field becomes one line of a readable
+parser module.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.fixtures import normalise
+from crawler.parsing import Page, absolute, clean, currency, date, ld, number, regex, text, texts
+from crawler.schemas import Schema
+
+__all__ = ["FieldResult", "Induction", "Rule", "induce", "render_parser"]
+
+_SKIP_TAGS = {"script", "style", "noscript", "head", "title"}
+_ATTRS = ("content", "href", "src", "title", "alt", "value", "datetime", "data-src")
+_VOLATILE = re.compile(r"\d{4,}|[0-9a-f]{10,}|^\d+$")
+MAX_NODES = 12  # value nodes per sample page used to propose selectors
+MAX_TEXT = 600  # longest element text considered as a whole-element value
+
+
+def _literal(value: str) -> str:
+    """An XPath string literal for ``value``."""
+    if '"' not in value:
+        return f'"{value}"'
+    if "'" not in value:
+        return f"'{value}'"
+    parts = value.split('"')
+    return "concat(" + ", '\"', ".join(f'"{p}"' for p in parts) + ")"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one field is read: a query, how its result is taken, and a conversion."""
+
+    query: str  # XPath, or a JSON-LD path for kind "ld"
+    kind: str = "text"  # text | texts | ld
+    convert: str = ""  # "" | number | date | absolute | currency
+    pattern: str | None = None  # regex with one group, applied to the text
+    ld_type: str | None = None
+    cost: float = 0.0
+
+    def apply(self, page: Page) -> Any:
+        if self.kind == "ld":
+            value: Any = ld(page, self.query, self.ld_type)
+            if isinstance(value, list):
+                value = value[0] if value else None
+        elif self.kind == "texts":
+            values = texts(page.xpath(self.query))
+            if self.pattern:
+                values = [v for v in (regex(self.pattern, v, 1) for v in values) if v]
+            return [self._convert(page, v) for v in values] or None
+        else:
+            value = text(page.xpath(self.query))
+        if self.pattern:
+            value = regex(self.pattern, value, 1)
+        return self._convert(page, value)
+
+    def _convert(self, page: Page, value: Any) -> Any:
+        if value is None:
+            return None
+        if self.convert == "number":
+            return number(value)
+        if self.convert == "date":
+            return date(value)
+        if self.convert == "absolute":
+            return absolute(page, str(value))
+        if self.convert == "currency":
+            return currency(value)
+        return clean(value) if isinstance(value, str) else value
+
+    def code(self) -> str:
+        if self.kind == "ld":
+            inner = f"ld(page, {self.query!r}" + (f", {self.ld_type!r})" if self.ld_type else ")")
+        else:
+            reader = "texts" if self.kind == "texts" else "text"
+            inner = f"{reader}(page.xpath({self.query!r}))"
+        if self.pattern:
+            inner = f"regex({self.pattern!r}, {inner}, 1)"
+        if self.convert == "absolute":
+            return f"absolute(page, {inner})"
+        if self.convert:
+            return f"{self.convert}({inner})"
+        return inner
+
+
+@dataclass
+class FieldResult:
+    """The chosen rule of a field and how it did on the samples."""
+
+    name: str
+    rule: Rule | None
+    exact: int
+    total: int
+    candidates: int = 0
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exact == self.total
+
+
+@dataclass
+class Induction:
+    """The outcome of induction for one template."""
+
+    template: str
+    schema: Schema
+    fields: list[FieldResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.fields)
+
+    def source(self, note: str = "") -> str:
+        return render_parser(self.template, self.schema, self.fields, note)
+
+    def problems(self) -> list[str]:
+        return [
+            f"{f.name}: exact on {f.exact}/{f.total} samples ({f.note or 'no selector fits every sample'})"
+            for f in self.fields
+            if not f.ok
+        ]
+
+
+def render_parser(
+    template: str, schema: Schema, fields: Sequence[FieldResult], note: str = ""
+) -> str:
+    """The parser module: a docstring saying where it came from, then one line per field."""
+    used = {"Page"}
+    lines = []
+    for result in fields:
+        if result.rule is None:
+            lines.append(f"        {result.name!r}: None,")
+            continue
+        expr = result.rule.code()
+        for helper in ("texts", "text", "number", "date", "absolute", "currency", "regex", "ld"):
+            if re.search(rf"\b{helper}\(", expr):
+                used.add(helper)
+        lines.append(f"        {result.name!r}: {expr},")
+    stamp = time.strftime("%Y-%m-%d")
+    doc = f'"""{template}, schema {schema.name}.\n\nGenerated {stamp} by induce{" " + note if note else ""}. Do not edit by hand: regenerate.\n"""'
+    imports = "from crawler.parsing import " + ", ".join(
+        sorted(used, key=lambda s: (s != "Page", s))
+    )
+    body = "\n".join(lines)
+    return (
+        f"{doc}\n\n{imports}\n\n\ndef parse(page: Page) -> dict:\n    return {{\n{body}\n    }}\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the nodes that hold a value
+
+
+@dataclass(frozen=True)
+class _Hit:
+    element: Any  # lxml element
+    mode: str  # "element" | "text" (element's own text) | "tail" (text after element) | "@attr"
+    substring: tuple[str, str] | None = None  # (before, after) context when only part matches
+
+
+class _PageIndex:
+    """Texts, tails and attributes of one page, cleaned, for value lookup."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        root = page.selector.root
+        self.root = root
+        self.tree = root.getroottree() if root is not None else None
+        self.by_value: dict[str, list[_Hit]] = {}
+        self.strings: list[tuple[str, _Hit]] = []
+        if root is None:
+            return
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            tag = el.tag.lower()
+            if tag in _SKIP_TAGS or any(
+                a.tag in _SKIP_TAGS for a in el.iterancestors() if isinstance(a.tag, str)
+            ):
+                if tag in ("title",) or el.tail is None:
+                    continue
+            else:
+                full = "".join(el.itertext())
+                if full and len(full) <= MAX_TEXT * 3:
+                    value = clean(full)
+                    if value and len(value) <= MAX_TEXT:
+                        self._add(value, _Hit(el, "element"))
+                if el.text:
+                    value = clean(el.text)
+                    if value:
+                        self._add(value, _Hit(el, "text"))
+                for attr in _ATTRS:
+                    raw = el.get(attr)
+                    if raw:
+                        value = clean(raw)
+                        if value:
+                            self._add(value, _Hit(el, "@" + attr))
+            if el.tail and el.getparent() is not None:
+                value = clean(el.tail)
+                if value:
+                    self._add(value, _Hit(el, "tail"))
+
+    def _add(self, value: str, hit: _Hit) -> None:
+        self.by_value.setdefault(value, []).append(hit)
+        self.strings.append((value, hit))
+
+    def find(self, target: Any, convert: str) -> list[_Hit]:
+        """Nodes whose value equals ``target`` (after ``convert``); whole nodes before substrings."""
+        if isinstance(target, str) and not convert:
+            key = clean(target) or ""
+            hits = list(self.by_value.get(key, []))
+            if hits:
+                return _prefer(hits)[:MAX_NODES]
+            out = []
+            for value, hit in self.strings:
+                if hit.mode in ("element",) and len(value) > 200:
+                    continue
+                pos = value.find(key)
+                if pos >= 0 and key:
+                    out.append(_Hit(hit.element, hit.mode, (value[:pos], value[pos + len(key) :])))
+                    if len(out) >= MAX_NODES:
+                        break
+            return out
+        want = normalise(target)
+        out = []
+        for value, hit in self.strings:
+            if len(value) > 80 and convert != "absolute":
+                continue
+            got = Rule("", convert=convert)._convert(self.page, value)
+            if got is not None and normalise(got) == want:
+                out.append(hit)
+                if len(out) >= MAX_NODES * 2:
+                    break
+        return _prefer(out)[:MAX_NODES]
+
+
+def _prefer(hits: list[_Hit]) -> list[_Hit]:
+    """Deepest, most specific nodes first; text nodes before attributes."""
+    order = {"text": 0, "tail": 1, "element": 2}
+    return sorted(hits, key=lambda h: (order.get(h.mode, 3), -len(list(h.element.iterancestors()))))
+
+
+# ---------------------------------------------------------------------------------------------
+# Proposing selectors
+
+
+def _anchors(el: Any) -> list[tuple[str, float]]:
+    """Predicates that name an element by what it is rather than where it is, with their cost."""
+    out: list[tuple[str, float]] = []
+    ident = el.get("id")
+    if ident and not _VOLATILE.search(ident) and len(ident) < 60:
+        out.append((f"[@id={_literal(ident)}]", 1.0))
+    for attr in ("itemprop", "property", "name"):
+        value = el.get(attr)
+        if value and len(value) < 60:
+            out.append((f"[@{attr}={_literal(value)}]", 1.0))
+    classes = (el.get("class") or "").split()
+    good = [c for c in classes if not _VOLATILE.search(c) and len(c) < 50]
+    if good:
+        if len(good) == len(classes):
+            out.append((f"[@class={_literal(' '.join(classes))}]", 2.0))
+        if len(classes) > 1:
+            for c in good:
+                out.append(
+                    (
+                        f'[contains(concat(" ", normalize-space(@class), " "), {_literal(" " + c + " ")})]',
+                        2.5,
+                    )
+                )
+    return out
+
+
+def _tag(el: Any) -> str:
+    return str(el.tag).lower()
+
+
+def _step(el: Any, positional: bool) -> str:
+    tag = _tag(el)
+    if not positional:
+        return tag
+    parent = el.getparent()
+    if parent is None:
+        return tag
+    same = [c for c in parent if isinstance(c.tag, str) and c.tag == el.tag]
+    if len(same) == 1:
+        return tag
+    return f"{tag}[{same.index(el) + 1}]"
+
+
+def _suffix(hit: _Hit) -> str:
+    if hit.mode == "text":
+        return "/text()"
+    if hit.mode == "tail":
+        return "/following-sibling::text()[1]"
+    if hit.mode.startswith("@"):
+        return "/" + hit.mode
+    return ""
+
+
+def _label_of(el: Any) -> str | None:
+    value = clean("".join(el.itertext()))
+    if value and len(value) <= 40 and any(ch.isalpha() for ch in value):
+        return value
+    return None
+
+
+def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
+    """XPath candidates for a hit, each with a cost (lower is simpler and sturdier)."""
+    el = hit.element
+    suffix = _suffix(hit)
+    tag = _tag(el)
+    # 1. the element's own anchors
+    for pred, cost in _anchors(el):
+        yield f"//{tag}{pred}{suffix}", cost + 1
+    # 2. a label beside the value: <b>Vendor:</b> Value Books, <th>Brand</th><td>…</td>
+    if hit.mode == "tail":
+        label = _label_of(el)
+        if label:
+            yield f"//{tag}[normalize-space()={_literal(label)}]/following-sibling::text()[1]", 2.0
+    else:
+        sibling = el.getprevious()
+        for distance in range(1, 3):
+            if sibling is None:
+                break
+            if isinstance(sibling.tag, str):
+                label = _label_of(sibling)
+                if label:
+                    yield (
+                        f"//{_tag(sibling)}[normalize-space()={_literal(label)}]/following-sibling::{tag}[1]{suffix}",
+                        2.0 + distance * 0.5,
+                    )
+            sibling = sibling.getprevious()
+        parent = el.getparent()
+        if parent is not None and hit.mode == "text":
+            for child in parent:
+                if child is el or not isinstance(child.tag, str):
+                    continue
+                label = _label_of(child)
+                if label and child.tail is None:
+                    yield (
+                        f"//{_tag(parent)}[{_tag(child)}[normalize-space()={_literal(label)}]]/{tag}{suffix}",
+                        3.0,
+                    )
+                break
+        # a label written just before the value inside its parent: <div class=a>By: <a>…</a></div>
+        if parent is not None and hit.mode != "tail":
+            before = el.getprevious()
+            lead = clean(before.tail if before is not None else parent.text)
+            if lead and len(lead) <= 24 and lead.endswith(":"):
+                for pred, cost in _anchors(parent):
+                    yield (
+                        f"//{_tag(parent)}{pred}[starts-with(normalize-space(), {_literal(lead)})]/{tag}{suffix}",
+                        cost + 1.2,
+                    )
+    # 3. anchored ancestors, then a path down to the element
+    chain = [el]
+    for depth, anc in enumerate(el.iterancestors(), start=1):
+        if not isinstance(anc.tag, str) or depth > 8:
+            break
+        for pred, cost in _anchors(anc):
+            loose = "/".join(_step(x, False) for x in reversed(chain))
+            yield f"//{_tag(anc)}{pred}//{tag}{suffix}", cost + 1.5 + 0.2 * depth
+            yield f"//{_tag(anc)}{pred}/{loose}{suffix}", cost + 2 + 0.3 * depth
+            if not many:
+                exact = "/".join(_step(x, True) for x in reversed(chain))
+                yield f"//{_tag(anc)}{pred}/{exact}{suffix}", cost + 3 + 0.4 * depth
+        chain.append(anc)
+    # 4. the absolute path
+    steps = [_step(x, True) for x in reversed(list(el.iterancestors()))] + [_step(el, not many)]
+    yield "/" + "/".join(steps) + suffix, 12.0 + 0.1 * len(steps)
+
+
+def _regex_for(before: str, after: str) -> str | None:
+    """A pattern with one group taking the value between literal context."""
+    head = re.split(r"(?<=\W)", before)[-1] if before else ""
+    head = before[-12:].lstrip() if not head.strip() else before[-min(len(before), 12) :]
+    tail = after[:12]
+    left = re.escape(head.strip()) + r"\s*" if head.strip() else "^"
+    right = r"\s*" + re.escape(tail.strip()[:6]) if tail.strip() else "$"
+    return f"{left}(.+?){right}"
+
+
+def _jsonld_paths(page: Page, target: Any, convert: str) -> list[tuple[str, str | None]]:
+    """Dotted JSON-LD paths whose value equals ``target``."""
+    want = normalise(target)
+    found: list[tuple[str, str | None]] = []
+
+    def walk(obj: Any, path: str, kind: str | None, depth: int) -> None:
+        if depth > 4:
+            return
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key.startswith("@"):
+                    continue
+                walk(value, f"{path}.{key}" if path else key, kind, depth + 1)
+        elif isinstance(obj, list):
+            if obj:
+                walk(obj[0], path, kind, depth)
+        elif obj is not None and path:
+            got = Rule("", convert=convert)._convert(
+                page, clean(obj) if isinstance(obj, str) else obj
+            )
+            if got is not None and normalise(got) == want:
+                found.append((path, kind))
+
+    for obj in page.jsonld():
+        kind = obj.get("@type")
+        walk(obj, "", kind if isinstance(kind, str) else None, 0)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Induction
+
+
+def _converters(schema: Schema, name: str) -> list[str]:
+    kind = schema.field_type(name)
+    if kind in ("number", "integer"):
+        return ["number"]
+    if schema.is_derived(name):
+        prop = schema.properties.get(name, {})
+        if prop.get("format") == "uri":
+            return ["absolute", ""]
+        if "currency" in name or "ISO 4217" in str(prop.get("description", "")):
+            return ["currency", ""]
+        return ["date", ""]
+    return [""]
+
+
+def _matches(rule: Rule, page: Page, expected: Any) -> bool:
+    try:
+        got = rule.apply(page)
+    except Exception:  # noqa: BLE001 - an XPath a page cannot run is just a bad candidate
+        return False
+    want, have = normalise(expected), normalise(got)
+    if want in ([], ""):
+        want = None
+    if have in ([], ""):
+        have = None
+    if isinstance(want, float) and isinstance(have, float):
+        return abs(want - have) < 1e-9
+    return bool(want == have)
+
+
+def induce_field(
+    name: str,
+    schema: Schema,
+    samples: Sequence[tuple[Page, dict[str, Any]]],
+    indexes: list[_PageIndex],
+) -> FieldResult:
+    many = schema.is_list(name)
+    values = [item.get(name) for _, item in samples]
+    present = [i for i, v in enumerate(values) if v not in (None, [], "")]
+    if not present:
+        return FieldResult(name, None, len(samples), len(samples), note="no sample has a value")
+    candidates: dict[Rule, None] = {}
+    for convert in _converters(schema, name):
+        for i in present[:2]:
+            value = values[i]
+            target = value[0] if many and isinstance(value, list) else value
+            page = samples[i][0]
+            for path, kind in _jsonld_paths(page, target, convert):
+                candidates[Rule(path, "ld", convert, ld_type=kind, cost=1.5)] = None
+            for hit in indexes[i].find(target, convert):
+                pattern = _regex_for(*hit.substring) if hit.substring else None
+                for query, cost in _propose(hit, many):
+                    candidates[
+                        Rule(
+                            query,
+                            "texts" if many else "text",
+                            convert,
+                            pattern,
+                            cost=cost + (3 if pattern else 0),
+                        )
+                    ] = None
+    best: Rule | None = None
+    best_exact = -1
+    ranked = sorted(candidates, key=lambda r: (r.cost, len(r.query)))
+    for rule in ranked:
+        if best is not None and best_exact == len(samples) and rule.cost > best.cost:
+            break
+        exact = sum(_matches(rule, page, values[i]) for i, (page, _) in enumerate(samples))
+        if exact > best_exact or (
+            exact == best_exact
+            and best is not None
+            and (rule.cost, len(rule.query)) < (best.cost, len(best.query))
+        ):
+            best, best_exact = rule, exact
+    if best is None:
+        return FieldResult(
+            name,
+            None,
+            sum(v in (None, [], "") for v in values),
+            len(samples),
+            0,
+            "value not found in the pages",
+        )
+    return FieldResult(name, best, best_exact, len(samples), len(candidates))
+
+
+def induce(
+    template: str,
+    schema: Schema,
+    samples: Sequence[tuple[Page, dict[str, Any]]],
+    progress: Callable[[str], None] | None = None,
+) -> Induction:
+    """Induce a parser for ``template`` from labelled sample pages (``(page, expected item)``)."""
+    start = time.perf_counter()
+    indexes = [_PageIndex(page) for page, _ in samples]
+    result = Induction(template, schema)
+    names = list(schema.properties) or sorted({k for _, item in samples for k in item})
+    for name in names:
+        field_result = induce_field(name, schema, samples, indexes)
+        result.fields.append(field_result)
+        if progress:
+            state = "ok" if field_result.ok else f"{field_result.exact}/{field_result.total}"
+            progress(f"induce {template} {name}: {state}")
+    result.seconds = time.perf_counter() - start
+    return result
