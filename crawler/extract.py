@@ -71,7 +71,8 @@ def check_page_bytes(body: bytes, name: str) -> None:
     head = body[:4096]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return  # UTF-16 with BOM
-    if head.count(b"\x00") > len(head) // 20 or (b"<" not in head and b"<" not in body[:65536]):
+    controls = sum(head.count(bytes([c])) for c in (*range(0, 9), *range(14, 32)))
+    if controls > len(head) // 20 or (b"<" not in head and b"<" not in body[:65536]):
         raise BadInput(f"{name}: not HTML (binary data or no markup)")
 
 

@@ -284,6 +284,10 @@ class Registry:
             else:
                 data = {"template": template, "site": template.split("/")[0], "versions": {}}
             versions = dict(data.get("versions", {}))
+            for orphan in folder.glob(
+                ".*.tmp"
+            ):  # left by a publisher that was killed (we hold the lock)
+                orphan.unlink(missing_ok=True)
             on_disk = [
                 int(m.group(1))
                 for p in folder.glob("v*.py")

@@ -1,7 +1,7 @@
 """Routing a page to its template: learned URL patterns and a layout fingerprint.
 
-The layout fingerprint of a page is the set of its class names and ids, read by one XPath over
-the parsed tree, so it costs a fraction of the HTML parse. Two pages of one template share most tokens; pages of different sites share few. The
+The layout fingerprint of a page is the set of class names and ids of its upper levels, read by
+XPath over the parsed tree, so it costs a fraction of the HTML parse. Two pages of one template share most tokens; pages of different sites share few. The
 similarity of a page to a template is the Jaccard index of its tokens and the template's
 reference tokens (the tokens present on most of the template's sample pages).
 """
@@ -27,13 +27,19 @@ __all__ = [
 ]
 
 _VOLATILE = re.compile(r"\d{3,}|[0-9a-f]{8,}")  # ids and hashes that differ page to page
-_CLASSES = etree.XPath("//@class", smart_strings=False)
-_IDS = etree.XPath("//@id", smart_strings=False)
+LAYOUT_DEPTH = 7  # elements deeper than this are content (reviews, lists), not layout
+_CLASSES = etree.XPath(
+    " | ".join("/*" * d + "/@class" for d in range(1, LAYOUT_DEPTH + 1)), smart_strings=False
+)
+_IDS = etree.XPath(
+    " | ".join("/*" * d + "/@id" for d in range(1, LAYOUT_DEPTH + 1)), smart_strings=False
+)
 
 
 def fingerprint(page: Any) -> frozenset[str]:
-    """The layout tokens of a page: ``.class`` for every class name and ``#id`` for every id
-    (names with long numbers or hashes are dropped: they differ page to page).
+    """The layout tokens of a page: ``.class`` for every class name and ``#id`` for every id of
+    the elements in the top ``LAYOUT_DEPTH`` levels of the tree (deeper markup is content whose
+    widgets come and go page to page; names with long numbers or hashes are dropped too).
 
     ``page`` is a :class:`crawler.parsing.Page` (its parsed tree is reused: one XPath in C) or
     an HTML string.

@@ -9,14 +9,21 @@ main thread or by an asynchronous exception on other threads; memory limit by ``
 The policy, checked on the AST (each violation names the line and the rule):
 
 * module level: a docstring, ``from crawler.parsing import …`` (names of its ``__all__``),
-  function definitions, and assignments of constant literals (no mutable global state);
+  function definitions whose default values are constants, and assignments of constant literals
+  (no mutable global state: no list default, no ``:=`` in an annotation);
 * a function ``parse(page)`` must exist;
-* no other import, no names or attributes starting with ``_``, no ``while``, ``class``,
-  ``global``, ``nonlocal``, ``with``, ``yield``, ``await``, ``async``, decorators, bare
-  ``except`` or ``**`` / ``<<`` (unbounded big-integer work);
+* no other import (nor any import inside a function), no names or attributes starting with
+  ``_``, no ``while``, ``class``, ``global``, ``nonlocal``, ``with``, ``yield``, ``await``,
+  ``async``, decorators, bare ``except``, ``finally`` (it runs while the time-out unwinds, so
+  nested ones could outlive the limit) or ``**`` / ``<<`` (unbounded big-integer work);
 * attributes only from :data:`ALLOWED_ATTRIBUTES` (page and selection methods, and the plain
   methods of str, list, dict and set), read but never assigned;
+* ``.xpath()`` only called directly, with the query alone (and XPath variables): a namespaces
+  argument would bring back EXSLT ``re:test``, Python's ``re`` with no time-out;
 * names such as ``exec``, ``eval``, ``open``, ``getattr``, ``globals``, ``vars``, ``type`` are refused.
+
+At run time ``range`` is bounded (:data:`MAX_RANGE`): ``sum``, ``max``, ``any``, ``set`` … iterate
+it in C, where the time limit (which acts between bytecodes) cannot stop them.
 
 Why not RestrictedPython: its guards rewrite every attribute access and subscript into a call,
 which doubles the cost of a parse; the allow-list over a deliberately small helper API gives
@@ -34,8 +41,7 @@ import os
 import resource
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
@@ -207,11 +213,25 @@ def _check_module_level(tree: ast.Module, filename: str) -> None:
                     )
             continue
         if isinstance(stmt, ast.FunctionDef):
+            args = stmt.args
             if stmt.name == "parse":
-                args = stmt.args
                 if len(args.args) != 1 or args.vararg or args.kwarg or args.kwonlyargs:
                     raise _violation(filename, stmt, "parse() must take exactly one argument: page")
                 has_parse = True
+            # Evaluated once, at load: a mutable default would be state shared between pages.
+            for default in [*args.defaults, *args.kw_defaults]:
+                if default is not None and not (
+                    _is_constant_literal(default) or isinstance(default, ast.Name)
+                ):
+                    raise _violation(
+                        filename,
+                        default,
+                        "default values of module-level functions must be constants "
+                        "(no state shared between pages)",
+                    )
+            annotations = [a.annotation for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+            annotations += [a.annotation for a in (args.vararg, args.kwarg) if a is not None]
+            _check_no_binding(filename, [*annotations, stmt.returns])
             continue
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             value = stmt.value
@@ -221,10 +241,25 @@ def _check_module_level(tree: ast.Module, filename: str) -> None:
                     stmt,
                     "module-level assignments must be constant literals (no global state)",
                 )
+            if isinstance(stmt, ast.AnnAssign):
+                _check_no_binding(filename, [stmt.annotation])
             continue
-        raise _violation(filename, stmt, f"{type(stmt).__name__} is not allowed at module level")
+        rule = _REFUSED_NODES.get(
+            type(stmt), f"{type(stmt).__name__} is not allowed at module level"
+        )
+        raise _violation(filename, stmt, rule)
     if not has_parse:
         raise PolicyViolation(filename, 0, "no function 'parse(page)' defined")
+
+
+def _check_no_binding(filename: str, expressions: list[ast.expr | None]) -> None:
+    """Refuse ``:=`` in expressions evaluated at module level: it would bind a module global."""
+    for expr in expressions:
+        for node in ast.walk(expr) if expr is not None else ():
+            if isinstance(node, ast.NamedExpr):
+                raise _violation(
+                    filename, node, "':=' is not allowed at module level (global state)"
+                )
 
 
 def _is_constant_literal(node: ast.AST) -> bool:
@@ -244,12 +279,40 @@ def check_source(source: str, filename: str = "<parser>") -> ast.Module:
     except ValueError as exc:  # null bytes
         raise PolicyViolation(filename, 0, f"unreadable source: {exc}") from exc
     _check_module_level(tree, filename)
+    module_imports = {id(stmt) for stmt in tree.body if isinstance(stmt, ast.ImportFrom)}
+    called = set()  # ids of the nodes called as functions (ast.walk visits a Call before its func)
     for node in ast.walk(tree):
         kind = type(node)
         if kind in _REFUSED_NODES:
             raise _violation(filename, node, _REFUSED_NODES[kind])
         if not isinstance(node, _ALLOWED_NODES):
             raise _violation(filename, node, f"{kind.__name__} is not allowed")
+        if isinstance(node, ast.Call):
+            called.add(id(node.func))
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "xpath":
+                if (
+                    len(node.args) > 1
+                    or any(isinstance(a, ast.Starred) for a in node.args)
+                    or any(k.arg in (None, "namespaces") for k in node.keywords)
+                ):
+                    raise _violation(
+                        filename,
+                        node,
+                        "xpath() takes the query alone (namespaces would enable EXSLT regex)",
+                    )
+        elif isinstance(node, ast.ImportFrom):
+            if id(node) not in module_imports:
+                raise _violation(filename, node, "import is only allowed at module level")
+        elif isinstance(node, ast.Try):
+            if node.finalbody:
+                raise _violation(
+                    filename,
+                    node.finalbody[0],
+                    "'finally' is not allowed (it runs while the time-out unwinds)",
+                )
+        elif isinstance(node, ast.AugAssign):
+            if isinstance(node.op, ast.Mult) and not isinstance(node.target, ast.Name):
+                raise _violation(filename, node, "'*=' is only allowed on plain names")
         if isinstance(node, ast.Name):
             if node.id.startswith("_"):
                 raise _violation(filename, node, f"name {node.id!r} starts with '_'")
@@ -266,6 +329,8 @@ def check_source(source: str, filename: str = "<parser>") -> ast.Module:
                 raise _violation(
                     filename, node, f"assigning attribute {node.attr!r} is not allowed"
                 )
+            if node.attr == "xpath" and id(node) not in called:
+                raise _violation(filename, node, "'xpath' may only be called directly")
         elif isinstance(node, ast.FunctionDef | ast.Lambda):
             if isinstance(node, ast.FunctionDef) and node.decorator_list:
                 raise _violation(filename, node, "decorators are not allowed")
@@ -303,7 +368,24 @@ def _guarded_import(
     return parsing
 
 
+MAX_RANGE = 10_000_000  # most items a range() may have
+
+
+def _bounded_range(*args: int) -> range:
+    """``range`` with at most :data:`MAX_RANGE` items: ``sum(range(10**15))`` and the like run in C,
+    out of reach of the time limit, so a range must be small enough to iterate in well under it."""
+    bounded = range(*args)
+    try:
+        size = len(bounded)
+    except OverflowError:  # more than sys.maxsize items
+        size = MAX_RANGE + 1
+    if size > MAX_RANGE:
+        raise ValueError(f"range() of more than {MAX_RANGE} items")
+    return bounded
+
+
 SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+SAFE_BUILTINS["range"] = _bounded_range
 
 
 def _builtins_table() -> dict[str, Any]:
@@ -327,10 +409,13 @@ def _address_space() -> int:
 
 
 _armed = False
+_QUIET_CODES: frozenset[CodeType] = frozenset()  # the sandbox's clean-up code; set at the end
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
-    if _armed:
+    # Never raise in the sandbox's own clean-up, once the parser has returned: a time-out there
+    # would leave the alarm and the memory limit in place. It fires again 50 ms later if needed.
+    if _armed and (frame is None or frame.f_code not in _QUIET_CODES):
         raise ParserTimeout("time limit reached")
 
 
@@ -372,15 +457,19 @@ class limits:  # noqa: N801 - used like a function: ``with limits(seconds, memor
             _armed = True
             signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.05)
         else:
-            self.deadline = _async_deadline(self.seconds)
+            self.deadline = _Watchdog(self.seconds)
             self.deadline.__enter__()
 
     def __exit__(self, *exc_info: object) -> None:
         # Order matters after a MemoryError, while the parser's huge objects are still alive:
         # disarm the alarm and lift the memory limit (neither allocates) before anything else.
+        # Off the main thread a time-out may land here before the watchdog stops: the caller
+        # retries, so nothing is changed before the watchdog is stopped.
         global _rlimit_depth, _rlimit_saved, _armed
         if self.on_main:
             _armed = False
+        elif self.deadline is not None:
+            self.deadline.stop()
         with _rlimit_lock:
             _rlimit_depth -= 1
             if _rlimit_depth == 0 and _rlimit_saved is not None:
@@ -390,38 +479,40 @@ class limits:  # noqa: N801 - used like a function: ``with limits(seconds, memor
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
             if self.previous is not None:
                 signal.signal(signal.SIGALRM, self.previous)
-        elif self.deadline is not None:
-            self.deadline.__exit__(None, None, None)
 
 
-@contextmanager
-def _async_deadline(seconds: float) -> Iterator[None]:
-    target = threading.get_ident()
-    state = {"active": True}
-    lock = threading.Lock()
-    done = threading.Event()
+class _Watchdog:
+    """Raise :class:`ParserTimeout` in the calling thread (an asynchronous exception) after
+    ``seconds``, then every 50 ms, until :meth:`stop`."""
 
-    def fire() -> None:
-        while not done.wait(seconds if state.get("fired") is None else 0.05):
-            with lock:
-                if not state["active"]:
+    def __init__(self, seconds: float) -> None:
+        self.target = threading.get_ident()
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.active = True
+        self.fired = False
+
+    def __enter__(self) -> None:
+        threading.Thread(target=self._fire, name="scrapec-parser-watchdog", daemon=True).start()
+
+    def _fire(self) -> None:
+        while not self.done.wait(0.05 if self.fired else self.seconds):
+            with self.lock:
+                if not self.active:
                     return
-                state["fired"] = True
+                self.fired = True
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(target), ctypes.py_object(ParserTimeout)
+                    ctypes.c_ulong(self.target), ctypes.py_object(ParserTimeout)
                 )
 
-    watchdog = threading.Thread(target=fire, name="scrapec-parser-watchdog", daemon=True)
-    watchdog.start()
-    try:
-        yield
-    finally:
-        with lock:
-            state["active"] = False
-            done.set()
-            if state.get("fired"):
-                # clear an exception that was set but not yet raised in this thread
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
+    def stop(self) -> None:
+        """Idempotent; once it returns, no time-out is pending or will be raised."""
+        with self.lock:
+            self.active = False
+            if self.fired:  # clear an exception that was set but not yet raised
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target), None)
+        self.done.set()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,7 +521,8 @@ def _async_deadline(seconds: float) -> Iterator[None]:
 
 def check_item(item: Any, template: str = "?") -> dict[str, Any]:
     """Return ``item`` as JSON-ready data or raise :class:`ParserFailed` (not a dict, a value that
-    is not JSON, a NaN, too deep, or larger than ``MAX_ITEM_CHARS``). Tuples become lists."""
+    is not JSON, a NaN, too deep, or larger than ``MAX_ITEM_CHARS``). Tuples become lists and
+    top-level fields that are None or ``[]`` are dropped."""
     if not isinstance(item, dict):
         raise ParserFailed(template, None, f"parse() returned {type(item).__name__}, not dict")
     budget = [MAX_ITEM_CHARS]
@@ -467,7 +559,10 @@ def check_item(item: Any, template: str = "?") -> dict[str, Any]:
             return out
         raise ParserFailed(template, path or None, f"{type(value).__name__} is not a JSON value")
 
-    return walk(item, "", 0)  # type: ignore[no-any-return]
+    checked: dict[str, Any] = walk(item, "", 0)
+    # a field the page does not have is absent from the item, not null: schemas type fields
+    # as "string", "number", … and a missing optional field is valid
+    return {k: v for k, v in checked.items() if v is not None and v != []}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from conftest import run_cli, write_fixtures
+
+from crawler.compiler import compile_template
+from crawler.compiler.induce import induce
+from crawler.extract import read_html_file
+from crawler.fixtures import load_fixtures
+from crawler.gate import run_gate
+from crawler.parsing import Page
+from crawler.registry import Registry
+from crawler.schemas import load_schema
+
+T = "shop.test/product"
+
+
+def test_induce_publishes_a_readable_parser(tmp_path: Path) -> None:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    results = compile_template(
+        fixtures, "product", tmp_path / "reg", generator="induce", progress=None
+    )
+    assert [r.published for r in results] == [True]
+    source = Registry(tmp_path / "reg").source(T)
+    assert source.startswith(f'"""{T}, schema product.')
+    assert "import" in source and "import os" not in source
+    body = source.split("return {", 1)[1]
+    assert len([line for line in body.splitlines() if line.strip().startswith("'")]) == len(
+        load_schema("product").properties
+    )
+    info = json.loads((tmp_path / "reg" / T / "parser.json").read_text())
+    assert info["versions"]["1"]["generator"] == "induce"
+    assert len(info["versions"]["1"]["fixtures_passed"]) == 3
+    assert info["url_pattern"] and re.match(info["url_pattern"], "shop.test/p/99.html")
+
+
+def test_induced_parser_generalises_to_unseen_pages(tmp_path: Path) -> None:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    write_fixtures(tmp_path / "unseen", T, range(10, 30))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    reg = Registry(tmp_path / "reg")
+    report = run_gate(reg.source(T), load_fixtures(tmp_path / "unseen"), load_schema("product"), T)
+    assert report.passed, str(report)
+
+
+def test_nothing_passes_nothing_is_published(tmp_path: Path) -> None:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    expected = fixtures / T / "case-02" / "expected.json"
+    item = json.loads(expected.read_text())
+    item["brand"] = "A brand that is not on the page"
+    expected.write_text(json.dumps(item))
+    proc = run_cli(
+        "compile",
+        str(fixtures),
+        "--schema",
+        "product",
+        "--registry",
+        str(tmp_path / "reg"),
+        "--generator",
+        "induce",
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "NOT PUBLISHED" in proc.stdout
+    assert "brand" in proc.stdout and "A brand that is not on the page" in proc.stdout
+    assert not (tmp_path / "reg" / T / "parser.json").exists()
+
+
+def test_compile_cli_json_and_bad_input(tmp_path: Path) -> None:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    proc = run_cli(
+        "compile",
+        str(fixtures),
+        "--schema",
+        "product",
+        "--registry",
+        str(tmp_path / "reg"),
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[0])
+    assert (
+        out["published"]
+        and out["generator"] == "induce"
+        and out["cases_passed"] == 3
+        and out["llm_calls"] == 0
+    )
+    proc = run_cli(
+        "compile",
+        str(tmp_path / "missing"),
+        "--schema",
+        "product",
+        "--registry",
+        str(tmp_path / "reg"),
+    )
+    assert (
+        proc.returncode == 2
+        and "fixtures folder not found" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
+    proc = run_cli(
+        "compile", str(fixtures), "--schema", "nosuch", "--registry", str(tmp_path / "reg")
+    )
+    assert proc.returncode == 2 and "unknown schema 'nosuch'" in proc.stderr
+
+
+def test_auto_without_llm_says_so_once(tmp_path: Path, monkeypatch: object) -> None:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    expected = fixtures / T / "case-01" / "expected.json"
+    item = json.loads(expected.read_text())
+    item["sku"] = "NOT-ON-PAGE"
+    expected.write_text(json.dumps(item))
+    proc = run_cli(
+        "compile", str(fixtures), "--schema", "product", "--registry", str(tmp_path / "reg")
+    )
+    assert proc.returncode == 1
+    assert proc.stdout.count("no LLM configured") == 1
+
+
+def test_induce_on_swde_seeds_is_exact_on_unseen_pages(swde: Path) -> None:
+    from bench.swde import item_of, norm, read_labels
+
+    def swde_norm(value: object) -> set[str]:
+        values = value if isinstance(value, list) else [] if value is None else [value]
+        return {norm(str(v)) for v in values}
+
+    schema = load_schema("book")
+    for site_dir in sorted(p for p in (swde / "book").iterdir() if p.is_dir()):
+        labels = {
+            gt.stem[len(site_dir.name) + 1 :]: read_labels(gt)
+            for gt in (swde / "groundtruth" / "book").glob(f"{site_dir.name}-*.txt")
+        }
+        files = sorted(site_dir.glob("*.htm"))
+        samples = [(Page(*read_html_file(f)), item_of(labels, f.stem, schema)) for f in files[:3]]
+        result = induce(f"{site_dir.name}/book", schema, samples)
+        assert result.ok, result.problems()
+        rules = {f.name: f.rule for f in result.fields}
+        wrong = 0
+        for f in files[3:40]:
+            page = Page(*read_html_file(f))
+            truth = item_of(labels, f.stem, schema)
+            for name, rule in rules.items():
+                got = rule.apply(page) if rule else None
+                want = truth.get(name)
+                wrong += swde_norm(got) != swde_norm(want)
+        assert wrong == 0, site_dir.name
