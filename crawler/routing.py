@@ -91,9 +91,9 @@ def site_of(url: str) -> str:
 def learn_url_pattern(urls: Sequence[str]) -> str | None:
     """A regular expression over ``host + path`` matching the sample URLs of one template.
 
-    Path segments are aligned from the end; a segment equal on every sample stays literal,
-    digits-only segments become ``\\d+``, others ``[^/]+``; when the samples have different depths
-    the head is a free prefix. None when there are no URLs.
+    Path segments are aligned from the end; a segment equal on every sample stays literal, one
+    that varies becomes ``[^/]+`` (keeping a shared file extension); when the samples have
+    different depths the head is a free prefix. None when there are no URLs.
     """
     parsed = [urlsplit(u) for u in urls if u]
     if not parsed:
@@ -120,13 +120,10 @@ def learn_url_pattern(urls: Sequence[str]) -> str | None:
 
 
 def _shape(column: list[str]) -> str:
-    if all(c.isdigit() for c in column):
-        return r"\d+"
+    """A segment that varies: anything but a slash, keeping a file extension shared by all."""
     exts = {c.rsplit(".", 1)[1] for c in column if "." in c}
     if len(exts) == 1 and all("." in c for c in column):
-        stems = [c.rsplit(".", 1)[0] for c in column]
-        stem = r"\d+" if all(s.isdigit() for s in stems) else "[^/]+"
-        return stem + re.escape("." + exts.pop())
+        return "[^/]+" + re.escape("." + exts.pop())
     return "[^/]+"
 
 

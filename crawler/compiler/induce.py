@@ -259,28 +259,28 @@ def _prefer(hits: list[_Hit]) -> list[_Hit]:
 
 
 def _anchors(el: Any) -> list[tuple[str, float]]:
-    """Predicates that name an element by what it is rather than where it is, with their cost."""
+    """XPaths that select an element by what it is rather than where it is, with their cost.
+
+    An id becomes ``id("x")``: libxml2 indexes HTML ids, so it is a lookup, not a scan.
+    """
+    tag = _tag(el)
     out: list[tuple[str, float]] = []
     ident = el.get("id")
     if ident and not _VOLATILE.search(ident) and len(ident) < 60:
-        out.append((f"[@id={_literal(ident)}]", 1.0))
+        out.append((f"id({_literal(ident)})", 1.0))
     for attr in ("itemprop", "property", "name"):
         value = el.get(attr)
         if value and len(value) < 60:
-            out.append((f"[@{attr}={_literal(value)}]", 1.0))
+            out.append((f"//{tag}[@{attr}={_literal(value)}]", 1.0))
     classes = (el.get("class") or "").split()
     good = [c for c in classes if not _VOLATILE.search(c) and len(c) < 50]
     if good:
         if len(good) == len(classes):
-            out.append((f"[@class={_literal(' '.join(classes))}]", 2.0))
+            out.append((f"//{tag}[@class={_literal(' '.join(classes))}]", 2.0))
         if len(classes) > 1:
             for c in good:
-                out.append(
-                    (
-                        f'[contains(concat(" ", normalize-space(@class), " "), {_literal(" " + c + " ")})]',
-                        2.5,
-                    )
-                )
+                pred = f'[contains(concat(" ", normalize-space(@class), " "), {_literal(" " + c + " ")})]'
+                out.append((f"//{tag}{pred}", 2.5))
     return out
 
 
@@ -324,8 +324,8 @@ def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
     suffix = _suffix(hit)
     tag = _tag(el)
     # 1. the element's own anchors
-    for pred, cost in _anchors(el):
-        yield f"//{tag}{pred}{suffix}", cost + 1
+    for base, cost in _anchors(el):
+        yield f"{base}{suffix}", cost + 1
     # 2. a label beside the value: <b>Vendor:</b> Value Books, <th>Brand</th><td>…</td>
     if hit.mode == "tail":
         label = _label_of(el)
@@ -361,23 +361,20 @@ def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
             before = el.getprevious()
             lead = clean(before.tail if before is not None else parent.text)
             if lead and len(lead) <= 24 and lead.endswith(":"):
-                for pred, cost in _anchors(parent):
-                    yield (
-                        f"//{_tag(parent)}{pred}[starts-with(normalize-space(), {_literal(lead)})]/{tag}{suffix}",
-                        cost + 1.2,
-                    )
+                for base, cost in _anchors(parent):
+                    yield f"{base}[starts-with(normalize-space(), {_literal(lead)})]/{tag}{suffix}", cost + 1.2
     # 3. anchored ancestors, then a path down to the element
     chain = [el]
     for depth, anc in enumerate(el.iterancestors(), start=1):
         if not isinstance(anc.tag, str) or depth > 8:
             break
-        for pred, cost in _anchors(anc):
+        for base, cost in _anchors(anc):
             loose = "/".join(_step(x, False) for x in reversed(chain))
-            yield f"//{_tag(anc)}{pred}//{tag}{suffix}", cost + 1.5 + 0.2 * depth
-            yield f"//{_tag(anc)}{pred}/{loose}{suffix}", cost + 2 + 0.3 * depth
+            yield f"{base}//{tag}{suffix}", cost + 1.5 + 0.2 * depth
+            yield f"{base}/{loose}{suffix}", cost + 2 + 0.3 * depth
             if not many:
                 exact = "/".join(_step(x, True) for x in reversed(chain))
-                yield f"//{_tag(anc)}{pred}/{exact}{suffix}", cost + 3 + 0.4 * depth
+                yield f"{base}/{exact}{suffix}", cost + 3 + 0.4 * depth
         chain.append(anc)
     # 4. the absolute path
     steps = [_step(x, True) for x in reversed(list(el.iterancestors()))] + [_step(el, not many)]
