@@ -41,19 +41,47 @@ class Fixture:
     schema: str | None
     expected: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
+    partial: bool = False  # expected holds only the fields a labeller knew: compare only those
+    source: str | None = field(default=None, repr=False)  # the HTML, for fixtures held in memory
 
     @property
     def name(self) -> str:
         return f"{self.template}/{self.path.name}"
 
     def html(self) -> str:
+        if self.source is not None:
+            return self.source
         return decode_html((self.path / "page.html").read_bytes())
 
     def page(self) -> Page:
         return Page(self.html(), self.url)
 
     def compare(self, got: dict[str, Any]) -> list[FieldDiff]:
+        if self.partial:
+            got = {k: v for k, v in got.items() if k in self.expected}
         return compare_items(self.expected, got, self.name)
+
+    def save(self, case_dir: str | Path, schema: str | None = None) -> Fixture:
+        """Write this fixture as ``case_dir/{page.html, meta.json, expected.json}`` (atomically)."""
+        from crawler.registry import atomic_write
+
+        case = Path(case_dir)
+        meta = dict(self.meta, url=self.url, template=self.template)
+        if schema or self.schema:
+            meta["schema"] = schema or self.schema
+        if self.partial:
+            meta["partial"] = True
+        atomic_write(case / "page.html", self.html().encode("utf-8"))
+        atomic_write(
+            case / "meta.json", (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode()
+        )
+        atomic_write(
+            case / "expected.json",
+            (
+                json.dumps(self.expected, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            ).encode(),
+        )
+        return Fixture.load(case, self.template)
 
     @classmethod
     def load(cls, case_dir: str | Path, template: str | None = None) -> Fixture:
@@ -66,7 +94,15 @@ class Fixture:
             meta = _read_json(case / "meta.json")
         expected = _read_json(case / "expected.json")
         name = template or meta.get("template") or f"{case.parent.parent.name}/{case.parent.name}"
-        return cls(case, str(name), str(meta.get("url", "")), meta.get("schema"), expected, meta)
+        return cls(
+            case,
+            str(name),
+            str(meta.get("url", "")),
+            meta.get("schema"),
+            expected,
+            meta,
+            bool(meta.get("partial")),
+        )
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -77,8 +77,12 @@ def compile_fixtures(
     previous: str | None = None,
     progress: Callable[[str], None] | None = None,
     llm_generator: Any = None,
+    partial: bool = False,
 ) -> CompileResult:
-    """Generate, gate and publish a parser for ``template`` from its fixtures."""
+    """Generate, gate and publish a parser for ``template`` from its fixtures.
+
+    With ``partial``, fixtures may know only some fields (labels from labellers, not people).
+    """
     if generator not in GENERATORS:
         raise BadInput(f"unknown generator {generator!r}: choose one of {', '.join(GENERATORS)}")
     if not fixtures:
@@ -98,7 +102,7 @@ def compile_fixtures(
 
         say(f"[{template}] induce: {len(fixtures)} labelled pages")
         samples = [(f.page(), f.expected) for f in fixtures]
-        induction = induce(template, schema, samples, progress=say)
+        induction = induce(template, schema, samples, progress=say, partial=partial)
         candidate = induction.source(f"from {len(fixtures)} fixtures")
         report = run_gate(candidate, fixtures, schema, template)
         say(

@@ -362,7 +362,10 @@ def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
             lead = clean(before.tail if before is not None else parent.text)
             if lead and len(lead) <= 24 and lead.endswith(":"):
                 for base, cost in _anchors(parent):
-                    yield f"{base}[starts-with(normalize-space(), {_literal(lead)})]/{tag}{suffix}", cost + 1.2
+                    yield (
+                        f"{base}[starts-with(normalize-space(), {_literal(lead)})]/{tag}{suffix}",
+                        cost + 1.2,
+                    )
     # 3. anchored ancestors, then a path down to the element
     chain = [el]
     for depth, anc in enumerate(el.iterancestors(), start=1):
@@ -458,8 +461,15 @@ def induce_field(
     schema: Schema,
     samples: Sequence[tuple[Page, dict[str, Any]]],
     indexes: list[_PageIndex],
+    partial: bool = False,
 ) -> FieldResult:
+    """The cheapest rule exact on every sample; with ``partial``, a sample whose item lacks the
+    field does not know it (a labeller's gap), so it is not checked there."""
     many = schema.is_list(name)
+    if partial:
+        known = [i for i, (_, item) in enumerate(samples) if name in item]
+        samples = [samples[i] for i in known]
+        indexes = [indexes[i] for i in known]
     values = [item.get(name) for _, item in samples]
     present = [i for i, v in enumerate(values) if v not in (None, [], "")]
     if not present:
@@ -514,14 +524,19 @@ def induce(
     schema: Schema,
     samples: Sequence[tuple[Page, dict[str, Any]]],
     progress: Callable[[str], None] | None = None,
+    partial: bool = False,
 ) -> Induction:
-    """Induce a parser for ``template`` from labelled sample pages (``(page, expected item)``)."""
+    """Induce a parser for ``template`` from labelled sample pages (``(page, expected item)``).
+
+    With ``partial``, labels come from labellers that know only some fields of some pages: a
+    missing key is unknown rather than empty.
+    """
     start = time.perf_counter()
     indexes = [_PageIndex(page) for page, _ in samples]
     result = Induction(template, schema)
     names = list(schema.properties) or sorted({k for _, item in samples for k in item})
     for name in names:
-        field_result = induce_field(name, schema, samples, indexes)
+        field_result = induce_field(name, schema, samples, indexes, partial)
         result.fields.append(field_result)
         if progress:
             state = "ok" if field_result.ok else f"{field_result.exact}/{field_result.total}"

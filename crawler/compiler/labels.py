@@ -1,0 +1,202 @@
+"""Labellers: where the labelled values that induction learns from come from, without an LLM.
+
+* :func:`structured_labels` — structured data in the page (JSON-LD, microdata ``itemprop``,
+  OpenGraph ``<meta property>``), mapped onto the schema by property names and types;
+* :func:`history_labels` — the last good item of the same URL (a redesign keeps the data);
+* :func:`context_labels` — the label text that stood beside each value in the old layout
+  (``SKU``, ``Publisher:``), looked up again in the new layout.
+
+Every label is grounded: a non-derived string value that does not occur in the page is dropped.
+A labeller returns only the fields it knows; absent keys mean "unknown", not "empty".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from crawler.checks import PageText, grounding_errors
+from crawler.parsing import Page, absolute, clean, currency, date, labelled, ld, number
+from crawler.schemas import Schema
+
+__all__ = [
+    "context_labels",
+    "field_contexts",
+    "history_labels",
+    "merge_labels",
+    "structured_labels",
+]
+
+# schema field -> JSON-LD / microdata / OpenGraph names to try, in order
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "og:title"),
+    "title": ("title", "name", "headline", "og:title"),
+    "headline": ("headline", "name", "og:title"),
+    "price": ("offers.price", "price", "offers.lowPrice", "product:price:amount"),
+    "currency": ("offers.priceCurrency", "priceCurrency", "product:price:currency"),
+    "image": ("image.url", "image", "og:image"),
+    "brand": ("brand.name", "brand", "manufacturer.name"),
+    "author": ("author.name", "author", "creator.name"),
+    "company": ("hiringOrganization.name", "hiringOrganization"),
+    "location": (
+        "jobLocation.address.addressLocality",
+        "jobLocation.name",
+        "location.name",
+        "location",
+    ),
+    "salary_min": ("baseSalary.value.minValue",),
+    "salary_max": ("baseSalary.value.maxValue",),
+    "summary": ("description", "abstract", "og:description"),
+    "section": ("articleSection",),
+    "isbn_13": ("isbn",),
+    "organizer": ("organizer.name",),
+    "availability": ("offers.availability",),
+    "rating": ("aggregateRating.ratingValue",),
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+def _convert(schema: Schema, name: str, value: Any, page: Page) -> Any:
+    if value is None or value == "":
+        return None
+    kind = schema.field_type(name)
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("url") or value.get("@id")
+    if kind in ("number", "integer"):
+        return number(value)
+    if not isinstance(value, str):
+        return None
+    prop = schema.properties.get(name, {})
+    if prop.get("format") == "uri":
+        return absolute(page, value)
+    if schema.is_derived(name) and "date" in name:
+        return date(value)
+    if schema.is_derived(name) and "currency" in name:
+        return currency(value) or (value if re.fullmatch(r"[A-Z]{3}", value) else None)
+    return clean(value)
+
+
+def _jsonld_list(page: Page, path: str) -> list[Any]:
+    """Every value of a dotted path in the page's JSON-LD (lists kept, for authors)."""
+    out: list[Any] = []
+    for obj in page.jsonld():
+        value: Any = obj
+        for key in path.split("."):
+            if isinstance(value, list) and key not in ("",):
+                value = [v.get(key) if isinstance(v, dict) else None for v in value]
+                value = [v for v in value if v is not None] or None
+            elif isinstance(value, dict):
+                value = value.get(key)
+            else:
+                value = None
+            if value is None:
+                break
+        if value is not None:
+            out.extend(value if isinstance(value, list) else [value])
+    return out
+
+
+def structured_labels(page: Page, schema: Schema) -> dict[str, Any]:
+    """Values the page states in JSON-LD, microdata or OpenGraph, mapped onto the schema."""
+    labels: dict[str, Any] = {}
+    for name in schema.properties:
+        keys = _SYNONYMS.get(name, ()) + (name, _camel(name))
+        for key in keys:
+            if ":" in key:
+                raw: list[Any] = [page.meta(key)] if page.meta(key) else []
+            elif schema.is_list(name):
+                raw = _jsonld_list(page, key)
+            else:
+                found = ld(page, key)
+                raw = [found] if found is not None else []
+            if not raw and "." not in key and ":" not in key:
+                raw = page.xpath(
+                    f'//*[@itemprop="{key}"]/@content | //*[@itemprop="{key}"][not(@content)]'
+                ).getall()
+                raw = [clean(re.sub(r"<[^>]+>", " ", r)) for r in raw]
+            values = [
+                v for v in (_convert(schema, name, r, page) for r in raw) if v not in (None, "")
+            ]
+            if values:
+                labels[name] = values if schema.is_list(name) else values[0]
+                break
+    return _grounded(labels, page, schema)
+
+
+def history_labels(page: Page, last_good: dict[str, Any] | None, schema: Schema) -> dict[str, Any]:
+    """The last good item of the same URL, kept only where its values occur in the new page."""
+    if not last_good:
+        return {}
+    return _grounded({k: v for k, v in last_good.items() if k in schema.properties}, page, schema)
+
+
+def field_contexts(
+    samples: Iterable[tuple[Page, dict[str, Any]]], schema: Schema
+) -> dict[str, set[str]]:
+    """For each field, the label texts that stood beside its value in labelled pages."""
+    contexts: dict[str, set[str]] = {}
+    for page, item in samples:
+        root = page.selector.root
+        if root is None:
+            continue
+        for name, value in item.items():
+            if name not in schema.properties or value in (None, "", []):
+                continue
+            first = value[0] if isinstance(value, list) else value
+            want = clean(str(first))
+            for el in root.iter():
+                if not isinstance(el.tag, str) or el.tag in ("script", "style"):
+                    continue
+                candidates = []
+                tail = clean(el.tail)
+                if tail and tail.lstrip(":").strip() == want:
+                    candidates.append(el)
+                own = clean("".join(el.itertext()))
+                if own == want and el.getprevious() is not None:
+                    candidates.append(el.getprevious())
+                for label_el in candidates:
+                    label = clean("".join(label_el.itertext()))
+                    if (
+                        label
+                        and len(label) <= 40
+                        and any(c.isalpha() for c in label)
+                        and label != want
+                    ):
+                        contexts.setdefault(name, set()).add(label.rstrip(":").strip())
+    return contexts
+
+
+def context_labels(page: Page, contexts: dict[str, set[str]], schema: Schema) -> dict[str, Any]:
+    """Values found beside the old labels in a new page (``labelled``), converted and grounded."""
+    labels: dict[str, Any] = {}
+    for name, texts in contexts.items():
+        for label in sorted(texts):
+            value = labelled(page, label)
+            converted = _convert(schema, name, value, page) if value else None
+            if converted not in (None, ""):
+                labels[name] = [converted] if schema.is_list(name) else converted
+                break
+    return _grounded(labels, page, schema)
+
+
+def merge_labels(*sources: dict[str, Any]) -> dict[str, Any]:
+    """The first source that knows a field wins."""
+    out: dict[str, Any] = {}
+    for source in sources:
+        for key, value in source.items():
+            out.setdefault(key, value)
+    return out
+
+
+def _grounded(labels: dict[str, Any], page: Page, schema: Schema) -> dict[str, Any]:
+    text = PageText(page)
+    return {
+        name: value
+        for name, value in labels.items()
+        if not grounding_errors({name: value}, text, schema)
+    }

@@ -1,0 +1,544 @@
+"""The self-healing runtime: pages in, validated items out, regeneration when a template breaks.
+
+One page: route → active parser (sandboxed) → schema + grounding → drift monitor. A good item is
+recorded as its URL's last good item and returned. A page whose item fails, or that reveals
+drift, is *held* on disk and its template marked broken; once enough pages are held, the template
+is regenerated, cheapest tier first:
+
+1. ``repair`` — labels for the held pages from the last good item of the same URL, the label text
+   that stood beside each value in the old layout, and the page's structured data; then induction;
+2. ``induce`` — the same without history (structured data, old label contexts, fixtures);
+3. ``llm`` — when configured, the LLM writes the parser from the held pages and their labels.
+
+A candidate passes the gate (policy, schema, grounding, every current fixture) before it is
+published; held pages are then parsed again, and pages that still fail go to quarantine with the
+reason. Nothing is lost: a page is always either an item, held, or quarantined, on disk.
+Regeneration is single-flight per template across processes (a lock in the registry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.drift import DriftEvent, DriftMonitor
+from crawler.exceptions import BadInput, RegistryError, RoutingError
+from crawler.extract import Extraction, Extractor
+from crawler.fixtures import Fixture, load_fixtures
+from crawler.history import History
+from crawler.parsing import Page
+from crawler.registry import Registry, atomic_write
+from crawler.routing import fingerprint, reference_fingerprint, similarity, site_of
+from crawler.schemas import Schema, load_schema
+
+__all__ = ["PageOutcome", "PageStore", "Runtime", "RuntimeSettings"]
+
+VALUE_DRIFT = ("emptied", "fill_rate", "constant")
+
+
+@dataclass
+class RuntimeSettings:
+    """Knobs of the runtime (``SCRAPEC_*`` settings in Scrapy)."""
+
+    regen_samples: int = 3  # held pages of a template that trigger its regeneration
+    layout_threshold: float = 0.5  # layout similarity below which a page is drift
+    layout_every: int = 5  # after the first 20 pages of a version, check layout on every Nth page
+    wait_for_other: float = 120.0  # seconds to wait for another process's regeneration
+    generator: str = "auto"  # auto | repair | induce | llm
+
+
+@dataclass
+class PageOutcome:
+    """What became of one page, and of held pages it released."""
+
+    url: str
+    template: str | None
+    status: str  # ok | held | quarantined
+    item: dict[str, Any] | None = None
+    version: int | None = None
+    errors: list[str] = field(default_factory=list)
+    events: list[DriftEvent] = field(default_factory=list)
+    released: list[PageOutcome] = field(default_factory=list)
+
+    def all(self) -> Iterator[PageOutcome]:
+        """This outcome and every released one, flattened."""
+        if self.status != "held":
+            yield self
+        for other in self.released:
+            yield from other.all()
+
+
+def _key(url: str) -> str:
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()[:20]
+
+
+def _slug(template: str) -> str:
+    return template.replace("/", "__")
+
+
+class PageStore:
+    """Held and quarantined pages on disk: ``<root>/{held,quarantine}/<template>/<key>.{html,json}``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _folder(self, kind: str, template: str) -> Path:
+        return self.root / kind / _slug(template)
+
+    def put(self, kind: str, template: str, url: str, html: str, reason: str) -> Path:
+        folder = self._folder(kind, template)
+        key = _key(url)
+        atomic_write(folder / f"{key}.html", html.encode("utf-8"))
+        meta = {"url": url, "template": template, "reason": reason, "time": time.time()}
+        atomic_write(folder / f"{key}.json", (json.dumps(meta, ensure_ascii=False) + "\n").encode())
+        return folder / f"{key}.json"
+
+    def remove(self, kind: str, template: str, url: str) -> None:
+        folder = self._folder(kind, template)
+        key = _key(url)
+        for suffix in (".json", ".html"):
+            (folder / f"{key}{suffix}").unlink(missing_ok=True)
+
+    def pages(self, kind: str, template: str | None = None) -> list[dict[str, Any]]:
+        """Pages of a kind (``held`` or ``quarantine``), oldest first, each with url, template, reason, path."""
+        folders = (
+            [self._folder(kind, template)] if template else sorted((self.root / kind).glob("*"))
+        )
+        out = []
+        for folder in folders:
+            for meta_path in folder.glob("*.json"):
+                html_path = meta_path.with_suffix(".html")
+                if not html_path.exists():
+                    continue  # killed between the two writes: the page is written first, so no loss
+                try:
+                    meta = json.loads(meta_path.read_text("utf-8"))
+                except ValueError:
+                    continue
+                meta["path"] = str(html_path)
+                out.append(meta)
+        return sorted(out, key=lambda m: m.get("time", 0))
+
+    def html(self, meta: dict[str, Any]) -> str:
+        return Path(meta["path"]).read_text("utf-8")
+
+    def templates(self, kind: str) -> list[str]:
+        return sorted({m["template"] for m in self.pages(kind)})
+
+
+class Runtime:
+    """Runs the registry's parsers over pages, watches for drift, regenerates, loses nothing."""
+
+    def __init__(
+        self,
+        registry: str | Path | Registry,
+        state_dir: str | Path | None = None,
+        fixtures_dir: str | Path | None = None,
+        schema: str | Schema | None = None,
+        settings: RuntimeSettings | None = None,
+        llm: Any = "auto",
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.registry = registry if isinstance(registry, Registry) else Registry(registry)
+        self.registry.root.mkdir(parents=True, exist_ok=True)
+        self.state = Path(state_dir) if state_dir else self.registry.root / ".state"
+        self.store = PageStore(self.state)
+        self.fixtures_dir = Path(fixtures_dir) if fixtures_dir else None
+        self.schema = load_schema(schema) if isinstance(schema, str) else schema
+        self.settings = settings or RuntimeSettings()
+        self.extractor = Extractor(self.registry, self.schema)
+        self.history = History(self.registry.root / "history.sqlite")
+        self.monitor = DriftMonitor(layout_threshold=self.settings.layout_threshold)
+        self.stats: Counter[str] = Counter()
+        self.log = log or (lambda _m: None)
+        self._llm = llm
+        self._llm_generator: Any = None
+        self._baselined: set[str] = set()
+        self._seen: Counter[str] = Counter()
+        self._fixtures: list[Fixture] | None = None
+
+    # -- one page ------------------------------------------------------------------------------
+
+    def process(
+        self, html: str | bytes, url: str, encoding: str | None = None, template: str | None = None
+    ) -> PageOutcome:
+        """Parse one page; the outcome is ok (an item), held, or quarantined — never lost."""
+        page = Page(html, url, encoding)
+        self.stats["pages"] += 1
+        try:
+            name: str | None = template or self.registry.route(url, None, page).template
+        except RoutingError:
+            name = self._new_template(page)
+        if name is None:
+            return self._quarantine(
+                page,
+                f"new/{site_of(url) or 'unknown'}",
+                f"no template fits {url!r} and none could be compiled: add fixtures "
+                f"(scrapec fixture save {url} --template SITE/NAME) and run scrapec compile",
+            )
+        if self.store.pages("held", name):
+            outcome = self._hold(page, name, "template is being regenerated", [])
+            return self._maybe_regenerate(name, outcome)
+        outcome = self._evaluate(page, name)
+        if outcome.status == "held":
+            return self._maybe_regenerate(name, outcome)
+        return outcome
+
+    def _evaluate(self, page: Page, template: str, hold: bool = True) -> PageOutcome:
+        self._baseline(template)
+        result: Extraction = self.extractor.extract_page(page, template)
+        self._seen[template] += 1
+        score = None
+        if (
+            not result.valid
+            or self._seen[template] <= 20
+            or self._seen[template] % self.settings.layout_every == 0
+        ):
+            try:
+                reference = self.registry.info(template).reference
+            except RegistryError:
+                reference = frozenset()
+            if reference:
+                score = similarity(fingerprint(page), reference)
+        events = self.monitor.observe(template, page.url, result.item, result.errors, score)
+        for event in events:
+            self.stats["drift_events"] += 1
+            self.stats[f"drift/{event.kind}"] += 1
+            self.log(str(event))
+        suspicious = [e for e in events if e.kind in VALUE_DRIFT]
+        if result.valid and not suspicious:
+            assert result.item is not None
+            self.history.record(page.url, template, result.parser_version, result.item)
+            self.stats["items"] += 1
+            return PageOutcome(
+                page.url, template, "ok", result.item, result.parser_version, [], events
+            )
+        reasons = result.errors + [str(e) for e in suspicious]
+        if not hold:
+            return PageOutcome(
+                page.url, template, "failed", result.item, result.parser_version, reasons, events
+            )
+        return self._hold(page, template, "; ".join(reasons)[:500], events)
+
+    def _hold(
+        self, page: Page, template: str, reason: str, events: list[DriftEvent]
+    ) -> PageOutcome:
+        self.store.put("held", template, page.url, page.source, reason)
+        self.stats["held"] += 1
+        return PageOutcome(page.url, template, "held", errors=[reason], events=events)
+
+    def _quarantine(self, page: Page, template: str, reason: str) -> PageOutcome:
+        self.store.put("quarantine", template, page.url, page.source, reason)
+        self.stats["quarantined"] += 1
+        self.log(f"quarantined {page.url}: {reason}")
+        return PageOutcome(page.url, template, "quarantined", errors=[reason])
+
+    def _baseline(self, template: str) -> None:
+        if template in self._baselined:
+            return
+        self._baselined.add(template)
+        items = [f.expected for f in self.fixtures(template)]
+        if items:
+            self.monitor.set_baseline(template, items)
+
+    def fixtures(self, template: str | None = None) -> list[Fixture]:
+        if self._fixtures is None:
+            self._fixtures = []
+            if self.fixtures_dir is not None and self.fixtures_dir.is_dir():
+                try:
+                    self._fixtures = load_fixtures(self.fixtures_dir)
+                except BadInput as exc:
+                    self.log(f"fixtures ignored: {exc}")
+        return [f for f in self._fixtures if template is None or f.template == template]
+
+    # -- regeneration --------------------------------------------------------------------------
+
+    def _maybe_regenerate(self, template: str, outcome: PageOutcome) -> PageOutcome:
+        if len(self.store.pages("held", template)) >= self.settings.regen_samples:
+            outcome.released = self.regenerate(template)
+        return outcome
+
+    def flush(self) -> list[PageOutcome]:
+        """At the end of a crawl: regenerate every template that still has held pages (with the
+        pages there are) and quarantine what still fails."""
+        out = []
+        for template in self.store.templates("held"):
+            out += self.regenerate(template, final=True)
+        return out
+
+    def regenerate(self, template: str, final: bool = False) -> list[PageOutcome]:
+        """Regenerate a broken template from its held pages; re-parse them; return their outcomes."""
+        with self.registry.lock(template, "regenerate", blocking=False) as mine:
+            if not mine:
+                return self._wait_for_other(template)
+            held = self.store.pages("held", template)
+            if not held:
+                return []
+            before = self._active_version(template)
+            self.log(f"[{template}] regenerating from {len(held)} held pages")
+            published = self._run_tiers(template, held)
+            if published is None and not final:
+                if len(held) < self.settings.regen_samples * 3:
+                    return []  # keep holding: more pages may make repair possible
+            return self._release(
+                template, held, published is not None or self._active_version(template) != before
+            )
+
+    def _wait_for_other(self, template: str) -> list[PageOutcome]:
+        """Another process regenerates this template: wait for its lock, then re-parse our pages."""
+        deadline = time.monotonic() + self.settings.wait_for_other
+        while time.monotonic() < deadline:
+            with self.registry.lock(template, "regenerate", blocking=False) as free:
+                if free:
+                    held = self.store.pages("held", template)
+                    return self._release(template, held, True) if held else []
+            time.sleep(0.2)
+        return []
+
+    def _active_version(self, template: str) -> int | None:
+        try:
+            return self.registry.info(template).active
+        except RegistryError:
+            return None
+
+    def _release(self, template: str, held: list[dict[str, Any]], fresh: bool) -> list[PageOutcome]:
+        out = []
+        self.monitor.reset(template)
+        self._seen[template] = 0
+        for meta in held:
+            page = Page(self.store.html(meta), meta["url"])
+            outcome = self._evaluate(page, template, hold=False)
+            if outcome.status == "ok":
+                self.stats["released"] += 1
+            else:
+                outcome = self._quarantine(
+                    page,
+                    template,
+                    meta.get("reason", "") + " | after regeneration: " + "; ".join(outcome.errors),
+                )
+            self.store.remove("held", template, meta["url"])
+            out.append(outcome)
+        return out
+
+    def _run_tiers(self, template: str, held: list[dict[str, Any]]) -> int | None:
+        from crawler.compiler import compile_fixtures
+        from crawler.compiler.labels import (
+            context_labels,
+            field_contexts,
+            history_labels,
+            merge_labels,
+            structured_labels,
+        )
+
+        schema = self._schema_for(template)
+        old_fixtures = self.fixtures(template)
+        contexts = field_contexts(((f.page(), f.expected) for f in old_fixtures), schema)
+        samples: list[Fixture] = []
+        from_history = 0
+        for meta in held:
+            html = self.store.html(meta)
+            page = Page(html, meta["url"])
+            known = history_labels(page, self.history.get(meta["url"]), schema)
+            from_history += bool(known)
+            labels = merge_labels(
+                known, context_labels(page, contexts, schema), structured_labels(page, schema)
+            )
+            if labels:
+                samples.append(
+                    Fixture(
+                        Path(meta["path"]).parent,
+                        template,
+                        meta["url"],
+                        schema.name,
+                        labels,
+                        partial=True,
+                        source=html,
+                    )
+                )
+        required = set(schema.required)
+        usable = [s for s in samples if required <= set(s.expected)]
+        if len(usable) < min(2, len(held)):
+            self.log(
+                f"[{template}] not enough labelled pages to regenerate ({len(usable)} of {len(held)})"
+            )
+            if self._llm_configured() is None:
+                return None
+        reference = (
+            reference_fingerprint(fingerprint(s.page()) for s in usable) if usable else frozenset()
+        )
+        current = [
+            f
+            for f in old_fixtures
+            if reference
+            and similarity(fingerprint(f.page()), reference) >= self.settings.layout_threshold
+        ]
+        tier = "repair" if from_history else "induce"
+        reason = f"regenerated after drift on {len(held)} held pages"
+        gen = self.settings.generator
+        result = None
+        if usable and gen in ("auto", "repair", "induce"):
+            result = compile_fixtures(
+                usable + current,
+                schema,
+                self.registry,
+                template,
+                "induce",
+                reason,
+                progress=self.log,
+                partial=True,
+            )
+            if result.published:
+                self._relabel_generator(template, tier)
+        if (
+            (result is None or not result.published)
+            and gen in ("auto", "llm")
+            and self._llm_configured() is not None
+        ):
+            basis = usable + current or [
+                Fixture(
+                    Path(m["path"]).parent,
+                    template,
+                    m["url"],
+                    schema.name,
+                    {},
+                    partial=True,
+                    source=self.store.html(m),
+                )
+                for m in held[:3]
+            ]
+            result = compile_fixtures(
+                basis,
+                schema,
+                self.registry,
+                template,
+                "llm",
+                reason,
+                progress=self.log,
+                llm_generator=self._llm_configured(),
+                partial=True,
+            )
+            self.stats["llm_calls"] += result.llm_calls
+            self.stats["llm_tokens"] += result.llm_tokens
+            self.stats["llm_cost_micro"] += int(result.llm_cost * 1e6)
+        if result is not None and result.published:
+            tier = "llm" if result.generator and result.generator.startswith("llm") else tier
+            self.stats[f"regenerated/{tier}"] += 1
+            self.log(f"[{template}] published v{result.version} by {tier}")
+            self._save_fixtures(template, usable, schema)
+            return result.version
+        self.stats["regeneration_failed"] += 1
+        if result is not None:
+            self.log(
+                f"[{template}] regeneration failed: {'; '.join((result.report + result.notes)[:5])}"
+            )
+        return None
+
+    def _relabel_generator(self, template: str, tier: str) -> None:
+        """Record that the published version came from repair (history labels) or induce."""
+        if tier == "induce":
+            return
+        info = self.registry.info(template)
+        versions = dict(info.data.get("versions", {}))
+        active = str(info.active)
+        if active in versions:
+            versions[active] = dict(versions[active], generator=tier)
+            self.registry.update(template, versions=versions)
+
+    def _save_fixtures(self, template: str, samples: list[Fixture], schema: Schema) -> None:
+        """Keep the labelled pages of the new layout as fixtures of the template (for review)."""
+        if self.fixtures_dir is None:
+            return
+        for sample in samples[:3]:
+            case = self.fixtures_dir / template / f"regen-{_key(sample.url)[:10]}"
+            if not case.exists():
+                sample.meta = {"source": "regeneration"}
+                sample.save(case, schema.name)
+        self._fixtures = None
+
+    def _schema_for(self, template: str) -> Schema:
+        if self.schema is not None:
+            return self.schema
+        try:
+            name = self.registry.info(template).schema
+        except RegistryError:
+            name = ""
+        if not name:
+            fixtures = self.fixtures(template)
+            name = next((f.schema for f in fixtures if f.schema), "") or ""
+        if not name:
+            raise BadInput(
+                f"no schema known for template {template!r}: pass one (--schema / -a schema=NAME)"
+            )
+        return load_schema(name)
+
+    def _llm_configured(self) -> Any:
+        if self._llm_generator is not None:
+            return self._llm_generator
+        if self._llm is None:
+            return None
+        if self._llm != "auto":
+            self._llm_generator = self._llm
+            return self._llm_generator
+        if not os.environ.get("SCRAPEC_LLM_MODEL"):
+            return None
+        from crawler.compiler.llm import LLMConfig, LLMGenerator
+
+        config = LLMConfig.from_env()
+        self._llm_generator = LLMGenerator(config) if config is not None else None
+        return self._llm_generator
+
+    # -- new templates -------------------------------------------------------------------------
+
+    def _new_template(self, page: Page) -> str | None:
+        """A page no template fits: compile a template for it from fixtures that match it, if any."""
+        from crawler.compiler import compile_fixtures
+
+        fixtures = self.fixtures()
+        if not fixtures:
+            return None
+        tokens = fingerprint(page)
+        groups: dict[str, list[Fixture]] = {}
+        for f in fixtures:
+            groups.setdefault(f.template, []).append(f)
+        best, score = None, 0.0
+        for template, cases in groups.items():
+            if template in self.registry.templates():
+                continue
+            if cases[0].url and site_of(cases[0].url) != site_of(page.url):
+                continue
+            ref = reference_fingerprint(fingerprint(c.page()) for c in cases)
+            value = similarity(tokens, ref)
+            if value > score:
+                best, score = template, value
+        if best is None or score < self.settings.layout_threshold:
+            return None
+        schema = self.schema or load_schema(
+            next((f.schema for f in groups[best] if f.schema), "") or "product"
+        )
+        self.log(
+            f"[{best}] new template met at {page.url}: compiling from {len(groups[best])} fixtures"
+        )
+        result = compile_fixtures(
+            groups[best],
+            schema,
+            self.registry,
+            best,
+            self.settings.generator if self.settings.generator != "repair" else "auto",
+            "new template met during a crawl",
+            progress=self.log,
+            llm_generator=self._llm_configured(),
+        )
+        if not result.published:
+            self.log(f"[{best}] could not compile: {'; '.join(result.report[:3])}")
+            return None
+        self.stats["compiled"] += 1
+        return best
+
+    def close(self) -> None:
+        self.history.close()
