@@ -461,6 +461,12 @@ def labelled(page: Page, label: str) -> str | None:
         nxt = text(node.xpath("following-sibling::*[1]"))
         if nxt:
             return nxt
+    # "Label: value" written in one text node
+    lower = "translate(normalize-space(), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    for raw in page.xpath(f'//text()[contains({lower}, "{literal}")]').getall():
+        head, sep, rest = (clean(raw) or "").partition(":")
+        if sep and head.strip().lower() == want and rest.strip():
+            return rest.strip()
     return None
 
 

@@ -166,15 +166,31 @@ class Runtime:
     # -- one page ------------------------------------------------------------------------------
 
     def process(
-        self, html: str | bytes, url: str, encoding: str | None = None, template: str | None = None
+        self,
+        html: str | bytes,
+        url: str,
+        encoding: str | None = None,
+        template: str | None = None,
+        item_page: bool = False,
     ) -> PageOutcome:
-        """Parse one page; the outcome is ok (an item), held, or quarantined — never lost."""
+        """Parse one page; the outcome is ok (an item), held, or quarantined — never lost.
+
+        A page no template fits and that states no item in structured data is navigation
+        (status ``skipped``) unless ``item_page`` says it must hold an item: then it is
+        quarantined with what to do about it.
+        """
         page = Page(html, url, encoding)
         self.stats["pages"] += 1
         try:
             name: str | None = template or self.registry.route(url, None, page).template
         except RoutingError:
             name = self._new_template(page)
+        if name is None and not item_page:
+            pending = self._new_from_structured_data(page)
+            if pending is not None:
+                return pending
+            self.stats["navigation"] += 1
+            return PageOutcome(url, None, "skipped")
         if name is None:
             return self._quarantine(
                 page,
@@ -363,10 +379,13 @@ class Runtime:
                 )
         required = set(schema.required)
         usable = [s for s in samples if required <= set(s.expected)]
-        if len(usable) < min(2, len(held)):
-            self.log(
-                f"[{template}] not enough labelled pages to regenerate ({len(usable)} of {len(held)})"
-            )
+        baseline = self.monitor.stats(template).baseline
+        usual = required | {n for n, rate in baseline.items() if rate >= 0.8}
+        missing = usual - {k for s in usable for k in s.expected}
+        if len(usable) < min(2, len(held)) or missing:
+            why = f"labels miss {', '.join(sorted(missing))}" if missing else f"{len(usable)} of {len(held)} pages labelled"
+            self.log(f"[{template}] not enough labels to regenerate without an LLM ({why})")
+            usable = []
             if self._llm_configured() is None:
                 return None
         reference = (
@@ -539,6 +558,21 @@ class Runtime:
             return None
         self.stats["compiled"] += 1
         return best
+
+    def _new_from_structured_data(self, page: Page) -> PageOutcome | None:
+        """A page that states an item of the schema in structured data, on a site with no
+        template yet: hold it under ``<site>/<schema>``; with enough such pages, that template is
+        compiled from their structured-data labels."""
+        if self.schema is None:
+            return None
+        from crawler.compiler.labels import structured_labels
+
+        labels = structured_labels(page, self.schema)
+        if not labels or not set(self.schema.required) <= set(labels):
+            return None
+        template = f"{site_of(page.url) or 'unknown'}/{self.schema.name}"
+        outcome = self._hold(page, template, "new template: waiting for enough pages to compile it", [])
+        return self._maybe_regenerate(template, outcome)
 
     def close(self) -> None:
         self.history.close()

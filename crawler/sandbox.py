@@ -265,6 +265,8 @@ def _check_no_binding(filename: str, expressions: list[ast.expr | None]) -> None
 def _is_constant_literal(node: ast.AST) -> bool:
     if isinstance(node, ast.Constant):
         return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):  # -1
+        return isinstance(node.operand, ast.Constant)
     if isinstance(node, ast.Tuple):
         return all(_is_constant_literal(elt) for elt in node.elts)
     return False
@@ -310,9 +312,12 @@ def check_source(source: str, filename: str = "<parser>") -> ast.Module:
                     node.finalbody[0],
                     "'finally' is not allowed (it runs while the time-out unwinds)",
                 )
-        elif isinstance(node, ast.AugAssign):
-            if isinstance(node.op, ast.Mult) and not isinstance(node.target, ast.Name):
-                raise _violation(filename, node, "'*=' is only allowed on plain names")
+        elif isinstance(node, ast.BinOp | ast.AugAssign):
+            if type(node.op) in _REFUSED_NODES:  # here, where the line is known
+                raise _violation(filename, node, _REFUSED_NODES[type(node.op)])
+            if isinstance(node, ast.AugAssign):
+                if isinstance(node.op, ast.Mult) and not isinstance(node.target, ast.Name):
+                    raise _violation(filename, node, "'*=' is only allowed on plain names")
         if isinstance(node, ast.Name):
             if node.id.startswith("_"):
                 raise _violation(filename, node, f"name {node.id!r} starts with '_'")
@@ -526,40 +531,53 @@ def check_item(item: Any, template: str = "?") -> dict[str, Any]:
     if not isinstance(item, dict):
         raise ParserFailed(template, None, f"parse() returned {type(item).__name__}, not dict")
     budget = [MAX_ITEM_CHARS]
+    # This runs outside the limits, so its work is bounded by the budget: keys count, and the
+    # path of a value (keys and indexes) is only rendered for an error message.
 
-    def walk(value: Any, path: str, depth: int) -> Any:
+    def fail(where: tuple[str | int, ...], reason: str) -> ParserFailed:
+        path = ""
+        for part in where:
+            path = (
+                f"{path}[{part}]" if isinstance(part, int) else f"{path}.{part}" if path else part
+            )
+        return ParserFailed(template, path or None, reason)
+
+    def spend(size: int, where: tuple[str | int, ...]) -> None:
+        budget[0] -= size
+        if budget[0] < 0:
+            raise fail(where, f"item larger than {MAX_ITEM_CHARS} characters")
+
+    def walk(value: Any, where: tuple[str | int, ...], depth: int) -> Any:
         if depth > MAX_ITEM_DEPTH:
-            raise ParserFailed(template, path, f"value nested deeper than {MAX_ITEM_DEPTH} levels")
+            raise fail(where, f"value nested deeper than {MAX_ITEM_DEPTH} levels")
         if value is None or isinstance(value, bool):
             return value
         if isinstance(value, str):
-            budget[0] -= len(value)
-            if budget[0] < 0:
-                raise ParserFailed(template, path, f"item larger than {MAX_ITEM_CHARS} characters")
+            spend(len(value), where)
             return value
         if isinstance(value, int):
             if abs(value) > 2**63:
-                raise ParserFailed(template, path, "integer out of range")
+                raise fail(where, "integer out of range")
             return value
         if isinstance(value, float):
             if math.isnan(value) or math.isinf(value):
-                raise ParserFailed(template, path, f"{value!r} is not a JSON number")
+                raise fail(where, f"{value!r} is not a JSON number")
             return value
         if isinstance(value, list | tuple):
-            budget[0] -= len(value)
-            if budget[0] < 0:
-                raise ParserFailed(template, path, f"item larger than {MAX_ITEM_CHARS} characters")
-            return [walk(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+            spend(len(value), where)
+            return [walk(v, (*where, i), depth + 1) for i, v in enumerate(value)]
         if isinstance(value, dict):
+            spend(len(value), where)
             out = {}
             for key, v in value.items():
-                if not isinstance(key, str):
-                    raise ParserFailed(template, path, f"key {key!r} is not a string")
-                out[key] = walk(v, f"{path}.{key}" if path else key, depth + 1)
+                if not isinstance(key, str):  # no repr: a huge key would be a bomb
+                    raise fail(where, f"key of type {type(key).__name__} is not a string")
+                spend(len(key), where)
+                out[key] = walk(v, (*where, key), depth + 1)
             return out
-        raise ParserFailed(template, path or None, f"{type(value).__name__} is not a JSON value")
+        raise fail(where, f"{type(value).__name__} is not a JSON value")
 
-    checked: dict[str, Any] = walk(item, "", 0)
+    checked: dict[str, Any] = walk(item, (), 0)
     # a field the page does not have is absent from the item, not null: schemas type fields
     # as "string", "number", … and a missing optional field is valid
     return {k: v for k, v in checked.items() if v is not None and v != []}
@@ -639,17 +657,35 @@ class LoadedParser:
             except RecursionError:
                 reason = "recursion too deep"
             except Exception as exc:  # the parser's own error, e.g. IndexError
-                reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+                reason = _describe(exc)
                 del exc
             finally:
-                guard.__exit__(None, None, None)
+                while True:  # off the main thread a time-out may land in it: retry
+                    try:
+                        guard.__exit__(None, None, None)
+                        break
+                    except ParserTimeout:
+                        reason = reason or "time"
         except ParserTimeout:  # an alarm that fired while a handler ran
             reason = reason or "time"
+        except MemoryError:  # raised while a handler ran, at the limit
+            reason = reason or "memory limit reached"
         if reason == "time":
             reason = f"time limit of {self.time_limit:g} s reached"
         if reason:
             raise ParserFailed(self.template, None, reason)
         return check_item(raw, self.template)
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception a parser raised, without ``str()`` of what the parser
+    put in it (the repr of a huge list is a memory bomb of its own)."""
+    name = type(exc).__name__
+    args = exc.args
+    if len(args) == 1 and type(args[0]) is str:
+        message = args[0][:200]
+        return f"{name}: {message!r}" if isinstance(exc, KeyError) else f"{name}: {message}"
+    return name
 
 
 def source_hash(source: str) -> str:
@@ -682,14 +718,36 @@ def load_parser(
         "__name__": f"scrapec_parser_{digest[:12]}",
         "_scrapec_mul": _guarded_mul,
     }
+    failure = ""
+    guard = limits(time_limit)
     try:
-        with limits(time_limit):
+        guard.__enter__()
+        try:
             exec(code, namespace)  # noqa: S102 - checked by check_source, runs with SAFE_BUILTINS
-    except (Exception, ParserTimeout) as exc:
-        raise ParserFailed(
-            template, None, f"module failed to load: {type(exc).__name__}: {exc}"
-        ) from None
+        except ParserTimeout:
+            failure = "time limit reached"
+        except Exception as exc:
+            failure = _describe(exc)
+            del exc
+        finally:
+            while True:  # as in LoadedParser.run
+                try:
+                    guard.__exit__(None, None, None)
+                    break
+                except ParserTimeout:
+                    failure = failure or "time limit reached"
+    except ParserTimeout:
+        failure = failure or "time limit reached"
+    except MemoryError:
+        failure = failure or "MemoryError"
+    if failure:
+        raise ParserFailed(template, None, f"module failed to load: {failure}")
     function = namespace.get("parse")
     if not callable(function):
         raise PolicyViolation(filename, 0, "no function 'parse(page)' defined")
     return LoadedParser(template, version, digest, function, time_limit)
+
+
+_QUIET_CODES = frozenset(
+    {limits.__exit__.__code__, LoadedParser.run.__code__, load_parser.__code__}
+)

@@ -1,0 +1,72 @@
+"""The extension: progress in the log, stats at the end, and no held page left behind."""
+
+from __future__ import annotations
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from twisted.internet import task
+
+from crawler.crawl.runtime import publish_stats, runtime_for
+from crawler.runtime import Runtime
+
+FLUSH_URL = "data:,scrapec-flush"
+
+
+class ScrapecExtension:
+    """When the spider runs out of requests while pages are still held, schedule one last
+    request whose callback regenerates their templates and yields the released items; log
+    progress every ``SCRAPEC_PROGRESS_INTERVAL`` seconds (default 10)."""
+
+    def __init__(self, crawler: Crawler, runtime: Runtime) -> None:
+        self.crawler = crawler
+        self.runtime = runtime
+        self.flushed = False
+        self.interval = crawler.settings.getfloat("SCRAPEC_PROGRESS_INTERVAL", 10.0)
+        self.task: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ScrapecExtension:
+        ext = cls(crawler, runtime_for(crawler))
+        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        if self.interval > 0:
+            self.task = task.LoopingCall(self.progress, spider)
+            self.task.start(self.interval, now=False)
+
+    def progress(self, spider: Spider) -> None:
+        s = self.runtime.stats
+        spider.logger.info(
+            f"scrapec: {s['pages']} pages, {s['items']} items, {s['held']} held, "
+            f"{s['quarantined']} quarantined, {s['drift_events']} drift events"
+        )
+
+    def spider_idle(self, spider: Spider) -> None:
+        if self.flushed or not self.runtime.store.templates("held"):
+            return
+        self.flushed = True
+        request = Request(FLUSH_URL, callback=self.flush, dont_filter=True, meta={"scrapec": False})
+        engine = self.crawler.engine
+        assert engine is not None
+        engine.crawl(request)
+        raise DontCloseSpider
+
+    def flush(self, response: object) -> list[dict[str, object]]:
+        from crawler.crawl.middleware import items_of
+
+        items = []
+        for outcome in self.runtime.flush():
+            items += items_of(outcome)
+        publish_stats(self.crawler, self.runtime)
+        return items
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        publish_stats(self.crawler, self.runtime)
+        self.progress(spider)
+        self.runtime.close()

@@ -1,0 +1,86 @@
+"""The generic spider: ``scrapy crawl site -a start_url=URL -a schema=NAME [-a follow=REGEX] [-a template=SITE/NAME]``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.http import Response, TextResponse
+
+from crawler.exceptions import BadInput, RegistryError, RoutingError
+from crawler.schemas import load_schema
+
+
+class SiteSpider(Spider):
+    """Follows links of one site and extracts an item from every page scrapec has a template for.
+
+    ``follow`` (a regex on the URL) limits which links are followed (default: every link of the
+    start URL's host); ``items`` (a regex on the URL) marks pages that must hold an item, so one
+    that no template fits is quarantined rather than taken for navigation. ``template`` forces one template for every page. Pages that route to a
+    template whose ``parser.json`` says ``"render": true`` are fetched through Playwright.
+    """
+
+    name = "site"
+
+    def __init__(
+        self, start_url: str = "", schema: str = "", follow: str = "", template: str = "", items: str = "", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        if not start_url.startswith(("http://", "https://")):
+            raise BadInput(f"start_url={start_url!r}: pass -a start_url=http(s)://…")
+        self.start_url = start_url
+        self.schema_name = schema or None
+        if self.schema_name:
+            load_schema(self.schema_name)  # fail early, naming the bad value
+        try:
+            self.follow = re.compile(follow) if follow else None
+        except re.error as exc:
+            raise BadInput(f"follow={follow!r}: not a regular expression: {exc}") from None
+        try:
+            self.items = re.compile(items) if items else None
+        except re.error as exc:
+            raise BadInput(f"items={items!r}: not a regular expression: {exc}") from None
+        self.template = template or None
+        self.host = urlsplit(start_url).netloc
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
+        if kwargs.get("schema"):
+            crawler.settings.set("SCRAPEC_SCHEMA", kwargs["schema"], priority="spider")
+        spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        yield self.request(self.start_url)
+
+    def request(self, url: str) -> Request:
+        meta: dict[str, Any] = {"scrapec": self.template or True}
+        if self.items is not None and self.items.search(url):
+            meta["scrapec_item_page"] = True
+        if self.renders(url):
+            meta["playwright"] = True
+        return Request(url, callback=self.parse, meta=meta)
+
+    def renders(self, url: str) -> bool:
+        from crawler.crawl.runtime import runtime_for
+
+        registry = runtime_for(self.crawler).registry
+        try:
+            template = self.template or registry.route(url, None).template
+            return bool(registry.info(template).data.get("render"))
+        except (RoutingError, RegistryError):
+            return False
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            return
+        for href in response.css("a::attr(href)").getall():
+            url = response.urljoin(href).split("#", 1)[0]
+            if urlsplit(url).netloc != self.host:
+                continue
+            if self.follow is not None and not self.follow.search(url):
+                continue
+            yield self.request(url)
