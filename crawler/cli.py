@@ -78,6 +78,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not extractor.registry.root.is_dir():
         _err(f"{args.registry}: registry folder not found")
         return 2
+    if args.heal:
+        return _extract_heal(args)
     status = 0
     for target in args.targets:
         try:
@@ -107,6 +109,163 @@ def cmd_extract(args: argparse.Namespace) -> int:
         if not result.valid and status == 0:
             status = 1
     return status
+
+
+def _outcome_line(target: str, outcome: object) -> str:
+    from crawler.runtime import PageOutcome
+
+    assert isinstance(outcome, PageOutcome)
+    return json.dumps(
+        {
+            "target": target,
+            "url": outcome.url,
+            "template": outcome.template,
+            "parser_version": outcome.version,
+            "item": outcome.item,
+            "valid": outcome.status == "ok",
+            "errors": outcome.errors,
+            "status": outcome.status,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _runtime(args: argparse.Namespace) -> object:
+    from crawler.runtime import Runtime
+
+    return Runtime(
+        args.registry,
+        state_dir=getattr(args, "state", None),
+        fixtures_dir=getattr(args, "fixtures", None),
+        schema=getattr(args, "schema", None),
+        log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
+
+
+def _extract_heal(args: argparse.Namespace) -> int:
+    """Saved pages through the crawl's detection and repair path: failing pages are held, their
+    template regenerated (cheapest tier first), and held pages parsed again."""
+    from crawler.exceptions import BadInput
+    from crawler.extract import read_html_file
+    from crawler.runtime import Runtime
+
+    runtime = _runtime(args)
+    assert isinstance(runtime, Runtime)
+    targets: dict[str, str] = {}
+    status = 0
+    outcomes = []
+    for target in args.targets:
+        try:
+            html, url = read_html_file(target, args.url)
+        except BadInput as exc:
+            _err(str(exc))
+            status = 2
+            continue
+        targets[url] = target
+        outcomes.append(runtime.process(html, url, template=args.template, item_page=True))
+    for outcome in outcomes:
+        for one in outcome.all():
+            print(
+                _outcome_line(targets.get(one.url, one.url), one)
+                if args.json
+                else f"{one.status:11} {one.url} {json.dumps(one.item, ensure_ascii=False)}"
+            )
+            if one.status != "ok" and status == 0:
+                status = 1
+    for one in [o for outcome in runtime.flush() for o in outcome.all()]:
+        print(
+            _outcome_line(targets.get(one.url, one.url), one)
+            if args.json
+            else f"{one.status:11} {one.url} {json.dumps(one.item, ensure_ascii=False)}"
+        )
+        if one.status != "ok" and status == 0:
+            status = 1
+    runtime.close()
+    return status
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from crawler.runtime import Runtime
+
+    runtime = _runtime(args)
+    assert isinstance(runtime, Runtime)
+    pages = runtime.store.pages("quarantine", args.template)
+    if args.action == "list":
+        for meta in pages:
+            print(f"{meta['template']}\t{meta['url']}\t{meta.get('reason', '')}")
+        print(f"{len(pages)} quarantined pages", file=sys.stderr)
+        return 0
+    # replay: quarantined pages of a template are held again and the template regenerated;
+    # pages that no template fitted go through the runtime again (a template may exist now)
+    status = 0
+    released = []
+    for template in sorted({m["template"] for m in pages}):
+        metas = [(m, runtime.store.html(m)) for m in pages if m["template"] == template]
+        for meta, html in metas:
+            runtime.store.remove("quarantine", template, meta["url"])
+            if template.startswith("new/"):
+                released.append(runtime.process(html, meta["url"], item_page=True))
+            else:
+                runtime.store.put("held", template, meta["url"], html, meta.get("reason", "replay"))
+        if not template.startswith("new/"):
+            released += runtime.regenerate(template, final=True)
+    for one in [o for r in released for o in r.all()]:
+        print(_outcome_line(one.url, one))
+        if one.status != "ok":
+            status = 1
+    runtime.close()
+    return status
+
+
+def cmd_fixture_save(args: argparse.Namespace) -> int:
+    from crawler.extract import Extractor, read_html_file
+    from crawler.fixtures import Fixture
+    from crawler.parsing import Page
+
+    extractor = Extractor(args.registry)
+    if args.target.startswith(("http://", "https://")):
+        from crawler.fetch import fetch
+
+        body, url, encoding = fetch(args.target)
+        html = Page(body, url, encoding).source
+    else:
+        html, url = read_html_file(args.target, args.url)
+    result = extractor.extract_html(html, url, args.template)
+    schema = extractor.schema_for(args.template)
+    case = (
+        Path(args.fixtures)
+        / args.template
+        / (
+            args.case
+            or f"case-{len(list((Path(args.fixtures) / args.template).glob('*'))) + 1:02d}"
+        )
+    )
+    if case.exists():
+        _err(f"{case}: fixture already exists (choose another --case)")
+        return 2
+    fixture = Fixture(
+        case,
+        args.template,
+        url,
+        schema.name if schema else None,
+        result.item or {},
+        meta={"review": "saved from the current parser: check expected.json"},
+        source=html,
+    )
+    fixture.save(case)
+    print(
+        f"saved {case} (parser v{result.parser_version}, {'valid' if result.valid else 'INVALID: ' + '; '.join(result.errors)}): review {case / 'expected.json'}"
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from crawler.report import write_report
+
+    paths = write_report(args.registry, args.out, args.fixtures, state_dir=args.state)
+    for path in paths:
+        print(path)
+    return 0
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -189,6 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema", metavar="SCHEMA")
     p.add_argument("--url", help="URL of the saved page (for a single file)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--heal",
+        action="store_true",
+        help="hold failing pages, regenerate their template, parse them again",
+    )
+    p.add_argument("--fixtures", default="fixtures", help="fixtures of the templates (with --heal)")
+    p.add_argument(
+        "--state", help="held/quarantine folder (with --heal; default <registry>/.state)"
+    )
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser(
@@ -207,6 +375,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int)
     p.add_argument("--registry", default="generated_parsers")
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser(
+        "quarantine", help="list quarantined pages or replay them through regeneration"
+    )
+    p.add_argument("action", choices=["list", "replay"])
+    p.add_argument("--template", metavar="SITE/NAME")
+    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--state", help="held/quarantine folder (default <registry>/.state)")
+    p.add_argument("--fixtures", default="fixtures")
+    p.add_argument("--schema")
+    p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser(
+        "fixture", help="save a page as a fixture with the current parser's item, for review"
+    )
+    fixture_sub = p.add_subparsers(dest="fixture_command", required=True)
+    p = fixture_sub.add_parser("save", help="save URL or FILE as a fixture of --template")
+    p.add_argument("target", metavar="URL|FILE")
+    p.add_argument("--template", required=True, metavar="SITE/NAME")
+    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--fixtures", default="fixtures")
+    p.add_argument("--url", help="URL of a saved page")
+    p.add_argument("--case", help="case folder name (default case-NN)")
+    p.set_defaults(func=cmd_fixture_save)
+
+    p = sub.add_parser("report", help="the nightly regeneration report")
+    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--fixtures", default="fixtures")
+    p.add_argument("--state", help="held/quarantine folder (default <registry>/.state)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compile", help="generate, verify and publish parsers from fixtures")
     p.add_argument("fixtures", metavar="FIXTURES_DIR")

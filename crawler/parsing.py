@@ -462,7 +462,9 @@ def labelled(page: Page, label: str) -> str | None:
         if nxt:
             return nxt
     # "Label: value" written in one text node
-    lower = "translate(normalize-space(), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    lower = (
+        "translate(normalize-space(), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    )
     for raw in page.xpath(f'//text()[contains({lower}, "{literal}")]').getall():
         head, sep, rest = (clean(raw) or "").partition(":")
         if sep and head.strip().lower() == want and rest.strip():

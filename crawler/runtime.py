@@ -383,7 +383,11 @@ class Runtime:
         usual = required | {n for n, rate in baseline.items() if rate >= 0.8}
         missing = usual - {k for s in usable for k in s.expected}
         if len(usable) < min(2, len(held)) or missing:
-            why = f"labels miss {', '.join(sorted(missing))}" if missing else f"{len(usable)} of {len(held)} pages labelled"
+            why = (
+                f"labels miss {', '.join(sorted(missing))}"
+                if missing
+                else f"{len(usable)} of {len(held)} pages labelled"
+            )
             self.log(f"[{template}] not enough labels to regenerate without an LLM ({why})")
             usable = []
             if self._llm_configured() is None:
@@ -571,7 +575,9 @@ class Runtime:
         if not labels or not set(self.schema.required) <= set(labels):
             return None
         template = f"{site_of(page.url) or 'unknown'}/{self.schema.name}"
-        outcome = self._hold(page, template, "new template: waiting for enough pages to compile it", [])
+        outcome = self._hold(
+            page, template, "new template: waiting for enough pages to compile it", []
+        )
         return self._maybe_regenerate(template, outcome)
 
     def close(self) -> None:

@@ -35,11 +35,15 @@ class ScrapecSpiderMiddleware:
             return []
         template = flag if isinstance(flag, str) else None
         item_page = bool(response.meta.get("scrapec_item_page"))
-        outcome = self.runtime.process(response.body, response.url, response.encoding, template, item_page)
+        outcome = self.runtime.process(
+            response.body, response.url, response.encoding, template, item_page
+        )
         publish_stats(self.crawler, self.runtime)
         return items_of(outcome)
 
-    async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
         for item in self.items_for(response):
             yield item
         async for r in result:
@@ -55,5 +59,7 @@ def items_of(outcome: PageOutcome) -> list[dict[str, Any]]:
     out = []
     for one in outcome.all():
         if one.status == "ok" and one.item is not None:
-            out.append({**one.item, "_url": one.url, "_template": one.template, "_version": one.version})
+            out.append(
+                {**one.item, "_url": one.url, "_template": one.template, "_version": one.version}
+            )
     return out

@@ -26,7 +26,13 @@ class SiteSpider(Spider):
     name = "site"
 
     def __init__(
-        self, start_url: str = "", schema: str = "", follow: str = "", template: str = "", items: str = "", **kwargs: Any
+        self,
+        start_url: str = "",
+        schema: str = "",
+        follow: str = "",
+        template: str = "",
+        items: str = "",
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if not start_url.startswith(("http://", "https://")):
