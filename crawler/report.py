@@ -29,7 +29,7 @@ def build_report(
     tests = {}
     if fixtures and Path(fixtures).is_dir():
         tests = run_fixture_tests(reg.root, fixtures)
-    templates = []
+    templates: list[dict[str, Any]] = []
     for name in reg.templates():
         try:
             info = reg.info(name)
