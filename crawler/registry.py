@@ -123,11 +123,17 @@ class Registry:
             f"{p.parent.parent.name}/{p.parent.name}" for p in self.root.glob("*/*/parser.json")
         )
 
-    def info(self, template: str) -> TemplateInfo:
-        """The ``parser.json`` of a template (cached until the file changes)."""
+    def refresh(self) -> None:
+        """Forget what was read from disk (after waiting on another process)."""
+        self._checked.clear()
+        self._listed = None
+
+    def info(self, template: str, fresh: bool = False) -> TemplateInfo:
+        """The ``parser.json`` of a template (cached until the file changes; a stat at most once a
+        second unless ``fresh``)."""
         cached = self._infos.get(template)
         now = time.monotonic()
-        if cached and now - self._checked.get(template, 0.0) < RECHECK_SECONDS:
+        if not fresh and cached and now - self._checked.get(template, 0.0) < RECHECK_SECONDS:
             return cached[1]
         path = self.folder(template) / "parser.json"
         try:
@@ -280,7 +286,7 @@ class Registry:
             path = folder / "parser.json"
             data: dict[str, Any]
             if path.exists():
-                data = dict(self.info(template).data)
+                data = dict(self.info(template, fresh=True).data)
             else:
                 data = {"template": template, "site": template.split("/")[0], "versions": {}}
             versions = dict(data.get("versions", {}))
@@ -322,14 +328,14 @@ class Registry:
     def update(self, template: str, **fields: Any) -> None:
         """Set top-level fields of ``parser.json`` (e.g. ``render=True``) under the lock."""
         with self.lock(template):
-            data = dict(self.info(template).data)
+            data = dict(self.info(template, fresh=True).data)
             data.update(fields)
             self._write_info(template, data)
 
     def rollback(self, template: str, version: int | None = None) -> int:
         """Activate an earlier version (the one before the active, or ``version``); return it."""
         with self.lock(template):
-            info = self.info(template)
+            info = self.info(template, fresh=True)
             numbers = sorted(int(v) for v in info.data.get("versions", {}))
             current = info.active
             if version is None:

@@ -162,6 +162,7 @@ class Runtime:
         self._baselined: set[str] = set()
         self._seen: Counter[str] = Counter()
         self._fixtures: list[Fixture] | None = None
+        self._held_version: dict[str, int | None] = {}  # the version that failed, per template
 
     # -- one page ------------------------------------------------------------------------------
 
@@ -296,26 +297,28 @@ class Runtime:
             held = self.store.pages("held", template)
             if not held:
                 return []
-            before = self._active_version(template)
+            self.registry.refresh()
+            if self._active_version(template) != self._held_version.get(template):
+                # another process published a version since these pages were held: try it first
+                trial = [self._evaluate(Page(self.store.html(m), m["url"]), template, hold=False) for m in held[:3]]
+                if all(t.status == "ok" for t in trial):
+                    return self._release(template, held, True)
             self.log(f"[{template}] regenerating from {len(held)} held pages")
             published = self._run_tiers(template, held)
-            if published is None and not final:
-                if len(held) < self.settings.regen_samples * 3:
-                    return []  # keep holding: more pages may make repair possible
-            return self._release(
-                template, held, published is not None or self._active_version(template) != before
-            )
+            if published is None and not final and len(held) < self.settings.regen_samples * 3:
+                return []  # keep holding: more pages may make repair possible
+            return self._release(template, held, published is not None)
 
     def _wait_for_other(self, template: str) -> list[PageOutcome]:
-        """Another process regenerates this template: wait for its lock, then re-parse our pages."""
+        """Another process regenerates this template: wait for it, then go on with what it
+        published (our held pages are re-parsed; regenerated again only if they still fail)."""
         deadline = time.monotonic() + self.settings.wait_for_other
         while time.monotonic() < deadline:
+            time.sleep(0.2)
             with self.registry.lock(template, "regenerate", blocking=False) as free:
                 if free:
-                    held = self.store.pages("held", template)
-                    return self._release(template, held, True) if held else []
-            time.sleep(0.2)
-        return []
+                    break
+        return self.regenerate(template)
 
     def _active_version(self, template: str) -> int | None:
         try:
@@ -327,6 +330,7 @@ class Runtime:
         out = []
         self.monitor.reset(template)
         self._seen[template] = 0
+        self._held_version.pop(template, None)
         for meta in held:
             page = Page(self.store.html(meta), meta["url"])
             outcome = self._evaluate(page, template, hold=False)

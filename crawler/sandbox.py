@@ -23,7 +23,12 @@ The policy, checked on the AST (each violation names the line and the rule):
 * names such as ``exec``, ``eval``, ``open``, ``getattr``, ``globals``, ``vars``, ``type`` are refused.
 
 At run time ``range`` is bounded (:data:`MAX_RANGE`): ``sum``, ``max``, ``any``, ``set`` … iterate
-it in C, where the time limit (which acts between bytecodes) cannot stop them.
+it in C, where the time limit (which acts between bytecodes) cannot stop them. A parse that
+returns after its time limit fails all the same.
+
+Known limit: one C call that runs long (an XPath with nested predicates over a big page, the
+comparison of huge nested lists) cannot be interrupted in-process; the parse fails when the call
+returns, if it returns. A hard bound on such calls needs a worker process that can be killed.
 
 Why not RestrictedPython: its guards rewrite every attribute access and subscript into a call,
 which doubles the cost of a parse; the allow-list over a deliberately small helper API gives
@@ -41,6 +46,7 @@ import os
 import resource
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import CodeType
@@ -441,6 +447,7 @@ class limits:  # noqa: N801 - used like a function: ``with limits(seconds, memor
         self.on_main = False
         self.previous: Any = None
         self.deadline: Any = None
+        self.ends_at = 0.0
 
     def __enter__(self) -> None:
         global _rlimit_depth, _rlimit_saved, _armed
@@ -457,6 +464,7 @@ class limits:  # noqa: N801 - used like a function: ``with limits(seconds, memor
                     _rlimit_saved = None
             _rlimit_depth += 1
         self.on_main = threading.current_thread() is threading.main_thread()
+        self.ends_at = time.monotonic() + self.seconds
         if self.on_main:
             self.previous = signal.signal(signal.SIGALRM, _on_alarm)
             _armed = True
@@ -650,6 +658,8 @@ class LoadedParser:
             guard.__enter__()
             try:
                 raw = self.function(page)
+                if time.monotonic() > guard.ends_at:  # returned from C work past the limit
+                    reason = "time"
             except ParserTimeout:
                 reason = "time"
             except MemoryError:

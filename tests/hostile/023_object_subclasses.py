@@ -1,0 +1,7 @@
+"""Uses object to list every loaded class.
+expect: refused
+"""
+
+
+def parse(page):
+    return {"x": str(object)}

@@ -1,0 +1,8 @@
+"""Loops forever with while True.
+expect: refused
+"""
+
+
+def parse(page):
+    while True:
+        pass

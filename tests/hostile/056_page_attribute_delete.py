@@ -1,0 +1,8 @@
+"""Deletes page.url.
+expect: refused
+"""
+
+
+def parse(page):
+    del page.url
+    return {}

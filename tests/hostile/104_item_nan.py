@@ -1,0 +1,7 @@
+"""Returns NaN, which is not JSON.
+expect: stopped
+"""
+
+
+def parse(page):
+    return {"x": float("nan")}

@@ -1,0 +1,7 @@
+"""Returns infinity, which is not JSON.
+expect: stopped
+"""
+
+
+def parse(page):
+    return {"x": float("inf")}

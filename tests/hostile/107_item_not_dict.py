@@ -1,0 +1,7 @@
+"""Returns a list instead of a dict.
+expect: stopped
+"""
+
+
+def parse(page):
+    return [page.url]

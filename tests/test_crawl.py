@@ -1,0 +1,123 @@
+"""`scrapy crawl site` against a real shop on 127.0.0.1: items, drift, repair, concurrency."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, product_item, write_fixtures
+from shop_server import ShopServer
+
+from crawler.compiler import compile_template
+
+T = "shop.test/product"
+pytestmark = pytest.mark.slow
+
+
+def setup_registry(tmp_path: Path, base_url: str) -> tuple[Path, Path]:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    for case in (fixtures / T).iterdir():
+        for name in ("meta.json", "expected.json"):
+            path = case / name
+            path.write_text(path.read_text().replace("http://shop.test", base_url))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    return fixtures, tmp_path / "reg"
+
+
+def crawl(tmp_path: Path, base_url: str, out: str, *extra: str, wait: bool = True) -> Any:
+    cmd = [
+        sys.executable, "-m", "scrapy", "crawl", "site", "-a", f"start_url={base_url}/", "-a", "schema=product",
+        "-s", f"SCRAPEC_REGISTRY={tmp_path / 'reg'}", "-s", f"SCRAPEC_FIXTURES={tmp_path / 'fx'}",
+        "-s", "LOG_LEVEL=INFO", "-O", str(tmp_path / out), *extra,
+    ]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    if not wait:
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def read_items(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def stats(stderr: str) -> dict[str, Any]:
+    found = {}
+    for line in stderr.splitlines():
+        line = line.strip()
+        if line.startswith("'scrapec/"):
+            key, _, value = line.partition(":")
+            found[key.strip("'")] = float(value.strip().rstrip(",}"))
+    return found
+
+
+def check_items(items: list[dict[str, Any]], base_url: str) -> None:
+    for item in items:
+        index = int(item["_url"].rsplit("/", 1)[1].split(".")[0])
+        truth = {k: v.replace("http://shop.test", base_url) if isinstance(v, str) else v for k, v in product_item(index).items()}
+        assert {k: v for k, v in item.items() if not k.startswith("_")} == truth
+
+
+def test_crawl_yields_validated_items(tmp_path: Path) -> None:
+    with ShopServer(30) as shop:
+        setup_registry(tmp_path, shop.url)
+        proc = crawl(tmp_path, shop.url, "items.jsonl")
+    items = read_items(tmp_path / "items.jsonl")
+    assert len(items) == 30 and len({i["_url"] for i in items}) == 30
+    check_items(items, shop.url)
+    s = stats(proc.stderr)
+    assert s["scrapec/items"] == 30 and s["scrapec/pages"] == 31 and "scrapec/quarantined" not in s
+
+
+def test_recrawl_after_redesign_is_repaired_without_llm(tmp_path: Path) -> None:
+    with ShopServer(30) as shop:
+        setup_registry(tmp_path, shop.url)
+        crawl(tmp_path, shop.url, "first.jsonl")
+        shop.redesign_after = 0  # the site changed its markup; the data stayed
+        proc = crawl(tmp_path, shop.url, "second.jsonl")
+    items = read_items(tmp_path / "second.jsonl")
+    assert len(items) == 30 and len({i["_url"] for i in items}) == 30, "nothing lost"
+    check_items(items, shop.url)
+    s = stats(proc.stderr)
+    assert s["scrapec/regenerated/repair"] == 1
+    assert s.get("scrapec/llm_calls", 0) == 0
+    assert s["scrapec/held"] <= 5, "detected within a few pages"
+    info = json.loads((tmp_path / "reg" / T / "parser.json").read_text())
+    assert info["active"] == 2 and info["versions"]["2"]["generator"] == "repair"
+
+
+def test_mid_crawl_redesign_without_labels_quarantines_not_loses(tmp_path: Path) -> None:
+    with ShopServer(30, redesign_after=15) as shop:
+        setup_registry(tmp_path, shop.url)
+        proc = crawl(tmp_path, shop.url, "items.jsonl")
+    items = read_items(tmp_path / "items.jsonl")
+    check_items(items, shop.url)
+    s = stats(proc.stderr)
+    assert s["scrapec/items"] == 15 and s["scrapec/quarantined"] == 15
+    listing = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "quarantine", "list", "--registry", str(tmp_path / "reg")],
+        capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 15
+
+
+def test_two_crawls_one_registry_one_regeneration(tmp_path: Path) -> None:
+    with ShopServer(40) as shop:
+        setup_registry(tmp_path, shop.url)
+        crawl(tmp_path, shop.url, "first.jsonl")
+        shop.redesign_after = 0
+        procs = [crawl(tmp_path, shop.url, f"run{i}.jsonl", wait=False) for i in range(2)]
+        errors = [p.communicate(timeout=300)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), errors
+    info = json.loads((tmp_path / "reg" / T / "parser.json").read_text())
+    assert sorted(info["versions"]) == ["1", "2"], "exactly one regeneration"
+    for i in range(2):
+        items = read_items(tmp_path / f"run{i}.jsonl")
+        assert len({it["_url"] for it in items}) == 40, f"run {i} lost pages"
+        check_items(items, shop.url)
