@@ -486,8 +486,10 @@ def ld(page: Page, path: str, type: str | None = None) -> Any:
             value = value.get(key) if isinstance(value, dict) else None
             if value is None:
                 break
+        if isinstance(value, list):  # ["http://…/a.png"]: the first entry
+            value = value[0] if value else None
         if isinstance(value, dict):
-            value = value.get("name") or value.get("@id")
+            value = value.get("name") or value.get("url") or value.get("@id")
         if value is not None and value != "":
             return clean(value) if isinstance(value, str) else value
     return None

@@ -194,7 +194,7 @@ class _PageIndex:
                 if tag in ("title",) or el.tail is None:
                     continue
             else:
-                full = "".join(el.itertext())
+                full = " ".join(el.itertext())
                 if full and len(full) <= MAX_TEXT * 3:
                     value = clean(full)
                     if value and len(value) <= MAX_TEXT:
@@ -237,15 +237,36 @@ class _PageIndex:
             return out
         want = normalise(target)
         out = []
+        loose = []  # "4.9 out of 5 (170 reviews)": the number, with other text around it
         for value, hit in self.strings:
             if len(value) > 80 and convert != "absolute":
                 continue
             got = Rule("", convert=convert)._convert(self.page, value)
             if got is not None and normalise(got) == want:
-                out.append(hit)
+                if convert == "number" and not _BARE_NUMBER.fullmatch(value):
+                    loose.append(hit)
+                else:
+                    out.append(hit)
                 if len(out) >= MAX_NODES * 2:
                     break
+        out = out or loose
+        if not out and convert == "number":
+            # a number inside a longer text: "£36,000 – £42,000 a year"
+            for value, hit in self.strings:
+                if len(value) > 120 or hit.mode == "element":
+                    continue
+                for m in _NUMBER_TOKEN.finditer(value):
+                    if normalise(number(m.group(0))) == want:
+                        out.append(
+                            _Hit(hit.element, hit.mode, (value[: m.start()], value[m.end() :]))
+                        )
+                if len(out) >= MAX_NODES:
+                    break
         return _prefer(out)[:MAX_NODES]
+
+
+_NUMBER_TOKEN = re.compile(r"\d[\d.,]*\d|\d")
+_BARE_NUMBER = re.compile(r"[^\w\s]?\s*[\d.,]+\s*[^\w\s]?")
 
 
 def _prefer(hits: list[_Hit]) -> list[_Hit]:
@@ -258,7 +279,11 @@ def _prefer(hits: list[_Hit]) -> list[_Hit]:
 # Proposing selectors
 
 
-def _anchors(el: Any) -> list[tuple[str, float]]:
+def _slug(value: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", value.lower())
+
+
+def _anchors(el: Any, avoid: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
     """XPaths that select an element by what it is rather than where it is, with their cost.
 
     An id becomes ``id("x")``: libxml2 indexes HTML ids, so it is a lookup, not a scan.
@@ -273,10 +298,16 @@ def _anchors(el: Any) -> list[tuple[str, float]]:
         if value and len(value) < 60:
             out.append((f"//{tag}[@{attr}={_literal(value)}]", 1.0))
     classes = (el.get("class") or "").split()
-    good = [c for c in classes if not _VOLATILE.search(c) and len(c) < 50]
+    good = [c for c in classes if not _VOLATILE.search(c) and len(c) < 50 and _slug(c) not in avoid]
     if good:
-        if len(good) == len(classes):
-            out.append((f"//{tag}[@class={_literal(' '.join(classes))}]", 2.0))
+        if len(good) == len(classes) and not any(_slug(c) in avoid for c in classes):
+            # several classes: one of them may be a state ("in-stock"), so the full set costs more
+            out.append(
+                (
+                    f"//{tag}[@class={_literal(' '.join(classes))}]",
+                    2.0 if len(classes) == 1 else 2.7,
+                )
+            )
         if len(classes) > 1:
             for c in good:
                 pred = f'[contains(concat(" ", normalize-space(@class), " "), {_literal(" " + c + " ")})]'
@@ -311,24 +342,25 @@ def _suffix(hit: _Hit) -> str:
     return ""
 
 
-def _label_of(el: Any) -> str | None:
+def _label_of(el: Any, avoid: set[str | None]) -> str | None:
     value = clean("".join(el.itertext()))
-    if value and len(value) <= 40 and any(ch.isalpha() for ch in value):
+    if value and len(value) <= 40 and any(ch.isalpha() for ch in value) and value not in avoid:
         return value
     return None
 
 
-def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
+def _propose(hit: _Hit, many: bool, avoid: set[str | None]) -> Iterable[tuple[str, float]]:
     """XPath candidates for a hit, each with a cost (lower is simpler and sturdier)."""
     el = hit.element
     suffix = _suffix(hit)
+    slugs = frozenset(_slug(v) for v in avoid if v)
     tag = _tag(el)
     # 1. the element's own anchors
-    for base, cost in _anchors(el):
+    for base, cost in _anchors(el, slugs):
         yield f"{base}{suffix}", cost + 1
     # 2. a label beside the value: <b>Vendor:</b> Value Books, <th>Brand</th><td>…</td>
     if hit.mode == "tail":
-        label = _label_of(el)
+        label = _label_of(el, avoid)
         if label:
             yield f"//{tag}[normalize-space()={_literal(label)}]/following-sibling::text()[1]", 2.0
     else:
@@ -337,7 +369,7 @@ def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
             if sibling is None:
                 break
             if isinstance(sibling.tag, str):
-                label = _label_of(sibling)
+                label = _label_of(sibling, avoid)
                 if label:
                     yield (
                         f"//{_tag(sibling)}[normalize-space()={_literal(label)}]/following-sibling::{tag}[1]{suffix}",
@@ -349,7 +381,7 @@ def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
             for child in parent:
                 if child is el or not isinstance(child.tag, str):
                     continue
-                label = _label_of(child)
+                label = _label_of(child, avoid)
                 if label and child.tail is None:
                     yield (
                         f"//{_tag(parent)}[{_tag(child)}[normalize-space()={_literal(label)}]]/{tag}{suffix}",
@@ -361,7 +393,7 @@ def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
             before = el.getprevious()
             lead = clean(before.tail if before is not None else parent.text)
             if lead and len(lead) <= 24 and lead.endswith(":"):
-                for base, cost in _anchors(parent):
+                for base, cost in _anchors(parent, slugs):
                     yield (
                         f"{base}[starts-with(normalize-space(), {_literal(lead)})]/{tag}{suffix}",
                         cost + 1.2,
@@ -371,7 +403,7 @@ def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
     for depth, anc in enumerate(el.iterancestors(), start=1):
         if not isinstance(anc.tag, str) or depth > 8:
             break
-        for base, cost in _anchors(anc):
+        for base, cost in _anchors(anc, slugs):
             loose = "/".join(_step(x, False) for x in reversed(chain))
             yield f"{base}//{tag}{suffix}", cost + 1.5 + 0.2 * depth
             yield f"{base}/{loose}{suffix}", cost + 2 + 0.3 * depth
@@ -384,14 +416,23 @@ def _propose(hit: _Hit, many: bool) -> Iterable[tuple[str, float]]:
     yield "/" + "/".join(steps) + suffix, 12.0 + 0.1 * len(steps)
 
 
-def _regex_for(before: str, after: str) -> str | None:
-    """A pattern with one group taking the value between literal context."""
-    head = re.split(r"(?<=\W)", before)[-1] if before else ""
-    head = before[-12:].lstrip() if not head.strip() else before[-min(len(before), 12) :]
-    tail = after[:12]
-    left = re.escape(head.strip()) + r"\s*" if head.strip() else "^"
-    right = r"\s*" + re.escape(tail.strip()[:6]) if tail.strip() else "$"
-    return f"{left}(.+?){right}"
+def _regex_for(before: str, after: str, numeric: bool = False) -> str | None:
+    """A pattern with one group taking the value between the literal words around it.
+
+    Only the non-digit context next to the value is kept (``£36,000 – £`` gives ``–\\s*£``), so
+    the pattern does not hard-code another value of the page.
+    """
+    head = re.search(r"[^\d]{0,12}$", before)
+    tail = re.match(r"[^\d]{0,8}", after)
+    left = head.group(0).strip() if head else ""
+    right = tail.group(0).strip() if tail else ""
+    start = re.escape(left) + r"\s*" if left else ("^" if not before.strip() else "")
+    end = r"\s*" + re.escape(right) if right else ("$" if not after.strip() else "")
+    if not start and not end:
+        return None
+    if numeric:  # a number ends where its digits end: no right-hand context needed
+        return f"{start}(\\d[\\d.,]*)" if start else None
+    return f"{start}(.+?){end}"
 
 
 def _jsonld_paths(page: Page, target: Any, convert: str) -> list[tuple[str, str | None]]:
@@ -475,6 +516,13 @@ def induce_field(
     if not present:
         return FieldResult(name, None, len(samples), len(samples), note="no sample has a value")
     candidates: dict[Rule, None] = {}
+    # the values of the sample items are data, never labels ("In stock" is not a label)
+    avoid = {
+        clean(str(v))
+        for _, item in samples
+        for v in item.values()
+        if isinstance(v, str | int | float)
+    }
     for convert in _converters(schema, name):
         for i in present[:2]:
             value = values[i]
@@ -483,8 +531,16 @@ def induce_field(
             for path, kind in _jsonld_paths(page, target, convert):
                 candidates[Rule(path, "ld", convert, ld_type=kind, cost=1.5)] = None
             for hit in indexes[i].find(target, convert):
-                pattern = _regex_for(*hit.substring) if hit.substring else None
-                for query, cost in _propose(hit, many):
+                pattern = (
+                    _regex_for(*hit.substring, numeric=convert == "number")
+                    if hit.substring
+                    else None
+                )
+                if hit.substring and pattern is None:
+                    continue
+                extra = 0.5 if hit.mode.startswith("@") and convert != "absolute" else 0.0
+                for query, base_cost in _propose(hit, many, avoid):
+                    cost = base_cost + extra
                     candidates[
                         Rule(
                             query,
