@@ -48,6 +48,7 @@ class RuntimeSettings:
     """Knobs of the runtime (``SCRAPEC_*`` settings in Scrapy)."""
 
     regen_samples: int = 3  # held pages of a template that trigger its regeneration
+    max_held: int = 60  # held pages of a template beyond which failures go to quarantine
     layout_threshold: float = 0.5  # layout similarity below which a page is drift
     layout_every: int = 5  # after the first 20 pages of a version, check layout on every Nth page
     wait_for_other: float = 120.0  # seconds to wait for another process's regeneration
@@ -162,7 +163,6 @@ class Runtime:
         self._baselined: set[str] = set()
         self._seen: Counter[str] = Counter()
         self._fixtures: list[Fixture] | None = None
-        self._held_version: dict[str, int | None] = {}  # the version that failed, per template
 
     # -- one page ------------------------------------------------------------------------------
 
@@ -298,16 +298,26 @@ class Runtime:
             if not held:
                 return []
             self.registry.refresh()
-            if self._active_version(template) != self._held_version.get(template):
-                # another process published a version since these pages were held: try it first
-                trial = [self._evaluate(Page(self.store.html(m), m["url"]), template, hold=False) for m in held[:3]]
-                if all(t.status == "ok" for t in trial):
-                    return self._release(template, held, True)
-            self.log(f"[{template}] regenerating from {len(held)} held pages")
-            published = self._run_tiers(template, held)
-            if published is None and not final and len(held) < self.settings.regen_samples * 3:
-                return []  # keep holding: more pages may make repair possible
-            return self._release(template, held, published is not None)
+            # first the version that is active now (another process, or a rendered copy of a
+            # page, may have fixed things since these pages were held)
+            released, still = [], []
+            for meta in held:
+                trial = self._evaluate(
+                    Page(self.store.html(meta), meta["url"]), template, hold=False
+                )
+                if trial.status == "ok":
+                    self.store.remove("held", template, meta["url"])
+                    self.stats["released"] += 1
+                    released.append(trial)
+                else:
+                    still.append(meta)
+            if not still:
+                return released
+            self.log(f"[{template}] regenerating from {len(still)} held pages")
+            published = self._run_tiers(template, still)
+            if published is None and not final and len(still) < self.settings.max_held:
+                return released  # keep holding: more pages may bring the labels repair needs
+            return released + self._release(template, still, published is not None)
 
     def _wait_for_other(self, template: str) -> list[PageOutcome]:
         """Another process regenerates this template: wait for it, then go on with what it
@@ -330,7 +340,6 @@ class Runtime:
         out = []
         self.monitor.reset(template)
         self._seen[template] = 0
-        self._held_version.pop(template, None)
         for meta in held:
             page = Page(self.store.html(meta), meta["url"])
             outcome = self._evaluate(page, template, hold=False)

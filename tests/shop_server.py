@@ -38,7 +38,9 @@ class ShopServer:
 
     def render(self, path: str) -> tuple[int, bytes]:
         if path in ("/", "/index.html"):
-            links = "".join(f'<li><a href="/p/{i}.html">P{i}</a></li>' for i in range(1, self.products + 1))
+            links = "".join(
+                f'<li><a href="/p/{i}.html">P{i}</a></li>' for i in range(1, self.products + 1)
+            )
             return 200, f"<html><body><ul class='listing'>{links}</ul></body></html>".encode()
         if path.startswith("/p/") and path.endswith(".html"):
             try:
@@ -47,7 +49,11 @@ class ShopServer:
                 return 404, b"not found"
             with self.lock:
                 self.served += 1
-                layout = "b" if self.redesign_after is not None and self.served > self.redesign_after else "a"
+                layout = (
+                    "b"
+                    if self.redesign_after is not None and self.served > self.redesign_after
+                    else "a"
+                )
             return 200, product_page(i, layout).encode()
         if path == "/robots.txt":
             return 200, b"User-agent: *\nAllow: /\n"

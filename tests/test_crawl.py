@@ -31,13 +31,35 @@ def setup_registry(tmp_path: Path, base_url: str) -> tuple[Path, Path]:
 
 def crawl(tmp_path: Path, base_url: str, out: str, *extra: str, wait: bool = True) -> Any:
     cmd = [
-        sys.executable, "-m", "scrapy", "crawl", "site", "-a", f"start_url={base_url}/", "-a", "schema=product",
-        "-s", f"SCRAPEC_REGISTRY={tmp_path / 'reg'}", "-s", f"SCRAPEC_FIXTURES={tmp_path / 'fx'}",
-        "-s", "LOG_LEVEL=INFO", "-O", str(tmp_path / out), *extra,
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "site",
+        "-a",
+        f"start_url={base_url}/",
+        "-a",
+        "schema=product",
+        "-s",
+        f"SCRAPEC_REGISTRY={tmp_path / 'reg'}",
+        "-s",
+        f"SCRAPEC_FIXTURES={tmp_path / 'fx'}",
+        "-s",
+        "LOG_LEVEL=INFO",
+        "-O",
+        str(tmp_path / out),
+        *extra,
     ]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        HOME=str(tmp_path / "home"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+    )
     if not wait:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -60,7 +82,10 @@ def stats(stderr: str) -> dict[str, Any]:
 def check_items(items: list[dict[str, Any]], base_url: str) -> None:
     for item in items:
         index = int(item["_url"].rsplit("/", 1)[1].split(".")[0])
-        truth = {k: v.replace("http://shop.test", base_url) if isinstance(v, str) else v for k, v in product_item(index).items()}
+        truth = {
+            k: v.replace("http://shop.test", base_url) if isinstance(v, str) else v
+            for k, v in product_item(index).items()
+        }
         assert {k: v for k, v in item.items() if not k.startswith("_")} == truth
 
 
@@ -101,8 +126,19 @@ def test_mid_crawl_redesign_without_labels_quarantines_not_loses(tmp_path: Path)
     s = stats(proc.stderr)
     assert s["scrapec/items"] == 15 and s["scrapec/quarantined"] == 15
     listing = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "quarantine", "list", "--registry", str(tmp_path / "reg")],
-        capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "quarantine",
+            "list",
+            "--registry",
+            str(tmp_path / "reg"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
     assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 15
 

@@ -101,6 +101,24 @@ def _jsonld_list(page: Page, path: str) -> list[Any]:
     return out
 
 
+def _slug(value: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", value.lower())
+
+
+def _as_written(page: Page, value: str) -> str:
+    """A structured value as the page writes it: ``https://schema.org/InStock`` is ``In stock``
+    when the page shows that text (schema.org enumerations are URLs)."""
+    if value in page.source:
+        return value
+    want = _slug(value.rstrip("/").rsplit("/", 1)[-1])
+    if not want:
+        return value
+    for text in page.xpath("//body//text()[string-length(normalize-space()) < 60]").getall():
+        if _slug(text) == want:
+            return clean(text) or value
+    return value
+
+
 def structured_labels(page: Page, schema: Schema) -> dict[str, Any]:
     """Values the page states in JSON-LD, microdata or OpenGraph, mapped onto the schema."""
     labels: dict[str, Any] = {}

@@ -35,11 +35,12 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,9 @@ def _env_number(environ: Mapping[str, str], name: str, default: float, kind: typ
     try:
         value = kind(raw)
     except ValueError:
-        raise BadInput(f"{name}={raw!r}: not {'an integer' if kind is int else 'a number'}") from None
+        raise BadInput(
+            f"{name}={raw!r}: not {'an integer' if kind is int else 'a number'}"
+        ) from None
     if value < 0:
         raise BadInput(f"{name}={raw!r}: must not be negative")
     return value
@@ -321,8 +324,7 @@ _registered_prices: set[tuple[str, float, float]] = set()
 def _litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        _ignore_library_warnings()
         import litellm
     return litellm
 
@@ -332,9 +334,17 @@ def _quiet() -> Iterator[None]:
     """Around a litellm call: its deprecation warnings off, and its "Give Feedback" banner
     (printed on every error) sent to stderr so that stdout stays clean for ``--json``."""
     with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        _ignore_library_warnings()
         yield
+
+
+def _ignore_library_warnings() -> None:
+    """litellm's own deprecations, and pydantic's notes on litellm's types (raised lazily, on
+    the first call, as UserWarning): not actionable here, and fatal under ``-W error``."""
+    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", PendingDeprecationWarning)
+    warnings.filterwarnings("ignore", r".*`ReadOnly` qualifier", UserWarning)
+    warnings.filterwarnings("ignore", r"Pydantic serializer warnings", UserWarning)
 
 
 def _retryable(exc: Exception, litellm: Any) -> bool:
@@ -542,9 +552,7 @@ class LLMGenerator:
                 if not _retryable(exc, litellm):
                     raise _Stop(f"llm error: {_describe(exc)}") from exc
                 if attempt == retries:
-                    raise _Stop(
-                        f"llm error after {retries + 1} tries: {_describe(exc)}"
-                    ) from exc
+                    raise _Stop(f"llm error after {retries + 1} tries: {_describe(exc)}") from exc
                 time.sleep(config.backoff * 2**attempt)
                 continue
             return self._answer(litellm, response)
@@ -599,7 +607,13 @@ class LLMGenerator:
             return
         import diskcache
 
-        with diskcache.Cache(str(path)) as cache:
+        try:
+            cache = diskcache.Cache(str(path))
+        except (OSError, sqlite3.Error) as exc:  # an unwritable folder: go on without a cache
+            logging.getLogger(__name__).warning("LLM cache %s unusable: %s", path, exc)
+            yield None
+            return
+        with cache:
             yield cache
 
     def _cache_get(self, key: str) -> _Answer | None:

@@ -33,6 +33,7 @@ __all__ = [
     "feedback_message",
     "minimise_html",
     "schema_summary",
+    "system_prompt",
 ]
 
 PAGE_BUDGET = 12_000  # characters of minimised HTML per page in a prompt
@@ -48,6 +49,7 @@ _KEEP_ATTRIBUTES = frozenset(
 _JSONLD_CHARS = 2_000
 _ATTRIBUTE_CHARS = 160
 _WS = re.compile(r"\s+")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -62,6 +64,7 @@ def minimise_html(html: str, budget_chars: int = PAGE_BUDGET) -> str:
     whitespace and cuts long texts. When that is not enough it shortens long runs of similar
     siblings, drops ``nav``/``footer``, cuts texts harder and, last, truncates.
     """
+    html = _XML_DECLARATION.sub("", html or "")  # lxml refuses str with an encoding declaration
     try:
         root = lxml.html.document_fromstring(html or "<html></html>")
     except (etree.ParserError, ValueError):
@@ -109,7 +112,10 @@ def _strip(root: Any) -> None:
     for node in list(root.iter(*_DROP_TAGS)):
         _drop(node)
     for node in list(root.iter("meta")):
-        if not (node.get("content") and (node.get("name") or node.get("property") or node.get("itemprop"))):
+        if not (
+            node.get("content")
+            and (node.get("name") or node.get("property") or node.get("itemprop"))
+        ):
             _drop(node)
     for node in root.iter(etree.Element):
         for name in list(node.attrib):
@@ -195,14 +201,15 @@ def _doc(obj: Any) -> str:
 
 def _signature(name: str, obj: Any) -> str:
     try:
-        return f"{name}{inspect.signature(obj)}"
+        signature = str(inspect.signature(obj))
     except (TypeError, ValueError):
         return name
+    return name + signature.replace("'", "").replace("_PageSelector", "Selector")
 
 
 def api_reference() -> str:
     """The ``crawler.parsing`` API, from its docstrings: what the model may call."""
-    lines = ["## crawler.parsing", ""]
+    lines = ["## crawler.parsing", "", _doc(parsing), ""]
     page_doc = _doc(Page).split("\n\n")[0]
     lines += ["class Page:", _indent(page_doc), "  page.url: str  # the page URL"]
     for method in ("css", "xpath", "jsonld", "meta"):
@@ -249,7 +256,7 @@ def schema_summary(schema: Schema) -> str:
 # ---------------------------------------------------------------------------------------------
 # Messages
 
-_EXAMPLE = '''\
+_EXAMPLE = """\
 from crawler.parsing import Page, text, number, currency, absolute
 
 
@@ -259,7 +266,7 @@ def parse(page: Page) -> dict:
         "price": number(page.css("p.price_color::text").get()),
         "currency": currency(page.css("p.price_color::text").get()),
         "image": absolute(page, page.css("#product_gallery img::attr(src)").get()),
-    }'''
+    }"""
 
 _RULES = """\
 You write parsers for scrapec, a scraper compiler. A parser is ONE small Python module that
@@ -274,7 +281,8 @@ Rules (a checker refuses code that breaks any of them):
 - Define `def parse(page: Page) -> dict:` returning a dict with one key per schema field, one
   line per field where possible. Use None for a field that is missing on the page.
 - No names or attributes starting with an underscore (no dunder names), no `while` loops, no
-  classes, no `global`, no `with`, no `yield`, no `**`, no exec/eval/open/getattr/type/print.
+  classes, no `global`, no `with`, no `yield`, no `finally`, no bare `except:`, no decorators,
+  no `**` or `<<`, no exec/eval/open/getattr/type/print/repr; `xpath()` takes the query alone.
 - Module level may hold only the import, the function definitions and constant literals.
 - Attributes may be used only from this list: {attributes}.
 - Builtins available: {builtins}.
@@ -304,13 +312,15 @@ def system_prompt() -> str:
 PageLike = Fixture | Page | tuple[Page, dict[str, Any] | None]
 
 
-def _page_and_expected(sample: PageLike) -> tuple[Page, dict[str, Any] | None, str]:
+def _page_and_expected(sample: PageLike) -> tuple[Page, dict[str, Any] | None, str, bool]:
+    """The page, its expected item (None when unknown), its name, and whether the item is
+    partial (only the fields a labeller knew)."""
     if isinstance(sample, Fixture):
-        return sample.page(), sample.expected, sample.name
+        return sample.page(), sample.expected, sample.name, bool(getattr(sample, "partial", False))
     if isinstance(sample, Page):
-        return sample, None, sample.url or "page"
+        return sample, None, sample.url or "page", False
     page, expected = sample
-    return page, expected, page.url or "page"
+    return page, expected, page.url or "page", False
 
 
 def _choose(samples: Sequence[PageLike], failures: Sequence[str]) -> list[PageLike]:
@@ -330,7 +340,9 @@ def _choose(samples: Sequence[PageLike], failures: Sequence[str]) -> list[PageLi
 
 
 def _failure_block(failures: Sequence[str]) -> str:
-    lines = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…" for line in failures]
+    lines = [
+        line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…" for line in failures
+    ]
     if len(lines) > MAX_FAILURE_LINES:
         lines = [*lines[:MAX_FAILURE_LINES], f"(and {len(lines) - MAX_FAILURE_LINES} more)"]
     return "\n".join(f"- {line}" for line in lines) or "- (no details)"
@@ -349,19 +361,29 @@ def build_messages(
     chosen = _choose(fixtures_or_pages, failures)
     parts = [schema_summary(schema), ""]
     for number, sample in enumerate(chosen, 1):
-        page, expected, name = _page_and_expected(sample)
+        page, expected, name, partial = _page_and_expected(sample)
         parts.append(f"Example page {number} ({name}), URL {page.url or '(none)'}:")
         parts.append(f"<page>\n{_defuse(minimise_html(page.source, page_budget))}\n</page>")
-        if expected is not None:
+        if expected:
             item = json.dumps(expected, ensure_ascii=False, indent=1, sort_keys=True)
-            parts.append(f"Expected item of page {number}:\n```json\n{item}\n```")
+            head = (
+                f"Known fields of page {number} (the others are unknown: extract them as the "
+                "schema describes)"
+                if partial
+                else f"Expected item of page {number}"
+            )
+            parts.append(f"{head}:\n```json\n{item}\n```")
+        elif partial:
+            parts.append(
+                f"No field of page {number} is known: extract them as the schema describes."
+            )
         parts.append("")
     hidden = len(fixtures_or_pages) - len(chosen)
     if hidden > 0:
         parts.append(f"{hidden} more page(s) of this template, not shown, are checked as well.")
     if previous:
         parts += [
-            "The current parser of this template no longer works:",
+            "A previous parser of this template fails the checks:",
             f"```python\n{previous.strip()}\n```",
             "Its failures:",
             _failure_block(failures),
@@ -371,7 +393,8 @@ def build_messages(
         parts += ["Known problems to avoid:", _failure_block(failures), ""]
     parts.append(
         "Write the parser module for this template, returning exactly the expected items on "
-        "these pages. Answer with one ```python code block."
+        "these pages (a field an expected item lacks must be None on that page). Answer with "
+        "one ```python code block."
     )
     return [
         {"role": "system", "content": system_prompt()},

@@ -24,6 +24,7 @@ class ScrapecSpiderMiddleware:
         self.crawler = crawler
         self.runtime = runtime
         self.extract_all = crawler.settings.getbool("SCRAPEC_EXTRACT_ALL", False)
+        self.render_probe = crawler.settings.getbool("SCRAPEC_RENDER_PROBE", True)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScrapecSpiderMiddleware:
