@@ -25,7 +25,7 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
 
-demo: setup
+demo: setup chromium
 	$(PY) -m crawler.demo.run
 
 lint: setup

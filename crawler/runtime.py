@@ -163,6 +163,8 @@ class Runtime:
         self._baselined: set[str] = set()
         self._seen: Counter[str] = Counter()
         self._fixtures: list[Fixture] | None = None
+        self._suspect: set[str] = set()  # templates whose items showed value drift
+        self._attempted: dict[str, int] = {}  # held pages at the last regeneration attempt
 
     # -- one page ------------------------------------------------------------------------------
 
@@ -199,8 +201,10 @@ class Runtime:
                 f"no template fits {url!r} and none could be compiled: add fixtures "
                 f"(scrapec fixture save {url} --template SITE/NAME) and run scrapec compile",
             )
-        if self.store.pages("held", name):
-            outcome = self._hold(page, name, "template is being regenerated", [])
+        if name in self._suspect:
+            # value drift: items that pass the checks may still be wrong (a selector that now
+            # hits the wrong element), so everything waits for the regeneration
+            outcome = self._hold(page, name, "template is being regenerated after value drift", [])
             return self._maybe_regenerate(name, outcome)
         outcome = self._evaluate(page, name)
         if outcome.status == "held":
@@ -229,10 +233,17 @@ class Runtime:
             self.stats[f"drift/{event.kind}"] += 1
             self.log(str(event))
         suspicious = [e for e in events if e.kind in VALUE_DRIFT]
+        if suspicious and hold and result.valid:  # a valid item that looks wrong: hold them all
+            self._suspect.add(template)
         if result.valid and not suspicious:
             assert result.item is not None
             self.history.record(page.url, template, result.parser_version, result.item)
             self.stats["items"] += 1
+            if (
+                hold
+            ):  # a copy of this URL held or quarantined earlier (e.g. its static HTML) is done
+                for kind in ("held", "quarantine"):
+                    self.store.remove(kind, template, page.url)
             return PageOutcome(
                 page.url, template, "ok", result.item, result.parser_version, [], events
             )
@@ -277,8 +288,15 @@ class Runtime:
     # -- regeneration --------------------------------------------------------------------------
 
     def _maybe_regenerate(self, template: str, outcome: PageOutcome) -> PageOutcome:
-        if len(self.store.pages("held", template)) >= self.settings.regen_samples:
+        """Regenerate once enough pages are held; after a failed attempt, again only when the
+        number of held pages has doubled (new pages may bring the labels that were missing)."""
+        count = len(self.store.pages("held", template))
+        last = self._attempted.get(template)
+        if count >= self.settings.regen_samples and (last is None or count >= 2 * last):
+            self._attempted[template] = count
             outcome.released = self.regenerate(template)
+            if not self.store.pages("held", template):
+                self._attempted.pop(template, None)
         return outcome
 
     def flush(self) -> list[PageOutcome]:
@@ -340,6 +358,7 @@ class Runtime:
         out = []
         self.monitor.reset(template)
         self._seen[template] = 0
+        self._suspect.discard(template)
         for meta in held:
             page = Page(self.store.html(meta), meta["url"])
             outcome = self._evaluate(page, template, hold=False)
@@ -391,7 +410,7 @@ class Runtime:
                     )
                 )
         required = set(schema.required)
-        usable = [s for s in samples if required <= set(s.expected)]
+        usable = [s for s in samples if required & set(s.expected) or len(s.expected) >= 2]
         baseline = self.monitor.stats(template).baseline
         usual = required | {n for n, rate in baseline.items() if rate >= 0.8}
         missing = usual - {k for s in usable for k in s.expected}

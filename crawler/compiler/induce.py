@@ -529,7 +529,11 @@ def induce_field(
             target = value[0] if many and isinstance(value, list) else value
             page = samples[i][0]
             for path, kind in _jsonld_paths(page, target, convert):
-                candidates[Rule(path, "ld", convert, ld_type=kind, cost=1.5)] = None
+                # labels from a labeller often come from this very JSON-LD: reading it back is
+                # exact on them but fails on pages without it, so prefer the page's markup
+                candidates[
+                    Rule(path, "ld", convert, ld_type=kind, cost=11.5 if partial else 1.5)
+                ] = None
             for hit in indexes[i].find(target, convert):
                 pattern = (
                     _regex_for(*hit.substring, numeric=convert == "number")

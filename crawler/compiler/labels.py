@@ -108,7 +108,7 @@ def _slug(value: str) -> str:
 def _as_written(page: Page, value: str) -> str:
     """A structured value as the page writes it: ``https://schema.org/InStock`` is ``In stock``
     when the page shows that text (schema.org enumerations are URLs)."""
-    if value in page.source:
+    if PageText(page).contains(value) and not value.startswith(("http://", "https://")):
         return value
     want = _slug(value.rstrip("/").rsplit("/", 1)[-1])
     if not want:
@@ -140,6 +140,8 @@ def structured_labels(page: Page, schema: Schema) -> dict[str, Any]:
             values = [
                 v for v in (_convert(schema, name, r, page) for r in raw) if v not in (None, "")
             ]
+            if values and not schema.is_derived(name) and schema.field_type(name) == "string":
+                values = [_as_written(page, v) for v in values]
             if values:
                 labels[name] = values if schema.is_list(name) else values[0]
                 break

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from twisted.internet import task
 
 from crawler.crawl.runtime import publish_stats, runtime_for
+from crawler.registry import atomic_write
 from crawler.runtime import Runtime
 
 FLUSH_URL = "data:,scrapec-flush"
@@ -16,7 +20,8 @@ FLUSH_URL = "data:,scrapec-flush"
 class ScrapecExtension:
     """When the spider runs out of requests while pages are still held, schedule one last
     request whose callback regenerates their templates and yields the released items; log
-    progress every ``SCRAPEC_PROGRESS_INTERVAL`` seconds (default 10)."""
+    progress every ``SCRAPEC_PROGRESS_INTERVAL`` seconds (default 10); write the crawl's stats
+    as JSON to ``SCRAPEC_STATS_FILE`` when set."""
 
     def __init__(self, crawler: Crawler, runtime: Runtime) -> None:
         self.crawler = crawler
@@ -58,9 +63,16 @@ class ScrapecExtension:
     def flush(self, response: object) -> list[dict[str, object]]:
         from crawler.crawl.middleware import items_of
 
+        emitted: set[str] | None = None
+        engine = self.crawler.engine
+        for mw in getattr(
+            getattr(getattr(engine, "scraper", None), "spidermw", None), "middlewares", ()
+        ):
+            if hasattr(mw, "emitted"):
+                emitted = mw.emitted
         items = []
         for outcome in self.runtime.flush():
-            items += items_of(outcome)
+            items += items_of(outcome, emitted)
         publish_stats(self.crawler, self.runtime)
         return items
 
@@ -69,4 +81,12 @@ class ScrapecExtension:
             self.task.stop()
         publish_stats(self.crawler, self.runtime)
         self.progress(spider)
+        path = self.crawler.settings.get("SCRAPEC_STATS_FILE")
+        if path and self.crawler.stats is not None:
+            stats = {
+                k: v
+                for k, v in self.crawler.stats.get_stats().items()
+                if isinstance(v, int | float | str)
+            }
+            atomic_write(Path(path), (json.dumps(stats, indent=2, sort_keys=True) + "\n").encode())
         self.runtime.close()

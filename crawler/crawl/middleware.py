@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
 from crawler.crawl.runtime import publish_stats, runtime_for
+from crawler.exceptions import RegistryError
 from crawler.runtime import PageOutcome, Runtime
+
+MAX_FAILED_PROBES = 3
 
 
 class ScrapecSpiderMiddleware:
@@ -18,6 +22,10 @@ class ScrapecSpiderMiddleware:
     A response is extracted when its request has ``meta["scrapec"]`` (True, or a template id),
     or when ``SCRAPEC_EXTRACT_ALL`` is on. Pages that fail are held; when a template is
     regenerated, the items of its held pages come out with the response that triggered it.
+
+    A page held with its static HTML is fetched once more through the browser
+    (``SCRAPEC_RENDER_PROBE``, default on): when the rendered copy passes, the template is marked
+    ``render: true`` in parser.json and its later pages are fetched rendered.
     """
 
     def __init__(self, crawler: Crawler, runtime: Runtime) -> None:
@@ -25,12 +33,14 @@ class ScrapecSpiderMiddleware:
         self.runtime = runtime
         self.extract_all = crawler.settings.getbool("SCRAPEC_EXTRACT_ALL", False)
         self.render_probe = crawler.settings.getbool("SCRAPEC_RENDER_PROBE", True)
+        self._failed_probes: dict[str, int] = {}
+        self.emitted: set[str] = set()  # URLs whose item went out: a URL is never emitted twice
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScrapecSpiderMiddleware:
         return cls(crawler, runtime_for(crawler))
 
-    def items_for(self, response: Response) -> list[dict[str, Any]]:
+    def _output(self, response: Response) -> list[Any]:
         flag = response.meta.get("scrapec", self.extract_all or None)
         if not flag or not isinstance(response, TextResponse):
             return []
@@ -39,27 +49,73 @@ class ScrapecSpiderMiddleware:
         outcome = self.runtime.process(
             response.body, response.url, response.encoding, template, item_page
         )
+        if response.meta.get("scrapec_probe") and outcome.template:
+            if outcome.status == "ok":
+                self._remember_render(outcome.template)
+            else:
+                self._failed_probes[outcome.template] = (
+                    self._failed_probes.get(outcome.template, 0) + 1
+                )
+        out: list[Any] = items_of(outcome, self.emitted)
+        if outcome.status == "held":
+            probe = self._probe(response, outcome.template)
+            if probe is not None:
+                out.append(probe)
         publish_stats(self.crawler, self.runtime)
-        return items_of(outcome)
+        return out
+
+    def _probe(self, response: Response, template: str | None) -> Request | None:
+        if (
+            not self.render_probe
+            or response.meta.get("playwright")
+            or response.meta.get("scrapec_probe")
+        ):
+            return None
+        key = template or ""
+        if self._failed_probes.get(key, 0) >= MAX_FAILED_PROBES:
+            return None  # rendering did not help this template: stop paying for a browser
+        if response.request is None:
+            return None
+        meta = {k: v for k, v in response.meta.items() if k.startswith("scrapec")}
+        meta.update(playwright=True, scrapec_probe=True)
+        self.runtime.stats["render_probes"] += 1
+        return response.request.replace(meta=meta, dont_filter=True)
+
+    def _remember_render(self, template: str) -> None:
+        registry = self.runtime.registry
+        try:
+            if not registry.info(template, fresh=True).data.get("render"):
+                registry.update(template, render=True)
+                self.runtime.stats["render_enabled"] += 1
+                self.runtime.log(
+                    f"[{template}] its pages need JavaScript rendering: render=true saved in parser.json"
+                )
+        except RegistryError:
+            pass
 
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
-        for item in self.items_for(response):
+        for item in self._output(response):
             yield item
         async for r in result:
             yield r
 
     def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterable[Any]:
-        yield from self.items_for(response)
+        yield from self._output(response)
         yield from result
 
 
-def items_of(outcome: PageOutcome) -> list[dict[str, Any]]:
-    """The feed items of an outcome: its own item and those of released pages, with provenance."""
+def items_of(outcome: PageOutcome, emitted: set[str] | None = None) -> list[dict[str, Any]]:
+    """The feed items of an outcome: its own item and those of released pages, with provenance;
+    a URL already in ``emitted`` (a page fetched twice: static, then rendered) is skipped."""
     out = []
     for one in outcome.all():
         if one.status == "ok" and one.item is not None:
+            if emitted is not None:
+                if one.url in emitted:
+                    continue
+                emitted.add(one.url)
             out.append(
                 {**one.item, "_url": one.url, "_template": one.template, "_version": one.version}
             )
