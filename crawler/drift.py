@@ -163,7 +163,8 @@ class DriftMonitor:
                         json.dumps(i.get(name), sort_keys=True)
                         for i in recent[: -self.constant_after]
                     ]
-                    if len(set(earlier)) > 1:
+                    # only a field that was (nearly) unique page to page: a title, not a stock status
+                    if earlier and len(set(earlier)) >= 0.8 * len(earlier):
                         event(
                             "constant",
                             name,

@@ -41,6 +41,7 @@ from crawler.schemas import Schema, load_schema
 __all__ = ["PageOutcome", "PageStore", "Runtime", "RuntimeSettings"]
 
 VALUE_DRIFT = ("emptied", "fill_rate", "constant")
+LLM_LABEL_PAGES = 2  # held pages the LLM labels when no cheaper labeller could
 
 
 @dataclass
@@ -145,6 +146,7 @@ class Runtime:
         settings: RuntimeSettings | None = None,
         llm: Any = "auto",
         log: Callable[[str], None] | None = None,
+        confirm_items: bool = False,
     ) -> None:
         self.registry = registry if isinstance(registry, Registry) else Registry(registry)
         self.registry.root.mkdir(parents=True, exist_ok=True)
@@ -163,7 +165,10 @@ class Runtime:
         self._baselined: set[str] = set()
         self._seen: Counter[str] = Counter()
         self._fixtures: list[Fixture] | None = None
-        self._suspect: set[str] = set()  # templates whose items showed value drift
+        self.confirm_items = confirm_items
+        if confirm_items:
+            self._recover()
+        self._suspect: dict[str, int | None] = {}  # value drift: template -> version that showed it
         self._attempted: dict[str, int] = {}  # held pages at the last regeneration attempt
 
     # -- one page ------------------------------------------------------------------------------
@@ -234,7 +239,7 @@ class Runtime:
             self.log(str(event))
         suspicious = [e for e in events if e.kind in VALUE_DRIFT]
         if suspicious and hold and result.valid:  # a valid item that looks wrong: hold them all
-            self._suspect.add(template)
+            self._suspect.setdefault(template, result.parser_version)
         if result.valid and not suspicious:
             assert result.item is not None
             self.history.record(page.url, template, result.parser_version, result.item)
@@ -319,13 +324,16 @@ class Runtime:
             # first the version that is active now (another process, or a rendered copy of a
             # page, may have fixed things since these pages were held)
             released, still = [], []
+            if template in self._suspect and self._suspect[template] == self._active_version(
+                template
+            ):
+                held, still = [], held  # the version that showed value drift cannot clear itself
             for meta in held:
                 trial = self._evaluate(
                     Page(self.store.html(meta), meta["url"]), template, hold=False
                 )
                 if trial.status == "ok":
-                    self.store.remove("held", template, meta["url"])
-                    self.stats["released"] += 1
+                    self._released(template, meta)
                     released.append(trial)
                 else:
                     still.append(meta)
@@ -358,21 +366,47 @@ class Runtime:
         out = []
         self.monitor.reset(template)
         self._seen[template] = 0
-        self._suspect.discard(template)
+        self._suspect.pop(template, None)
         for meta in held:
             page = Page(self.store.html(meta), meta["url"])
             outcome = self._evaluate(page, template, hold=False)
             if outcome.status == "ok":
-                self.stats["released"] += 1
+                self._released(template, meta)
             else:
                 outcome = self._quarantine(
                     page,
                     template,
                     meta.get("reason", "") + " | after regeneration: " + "; ".join(outcome.errors),
                 )
-            self.store.remove("held", template, meta["url"])
+                self.store.remove("held", template, meta["url"])
             out.append(outcome)
         return out
+
+    def _released(self, template: str, meta: dict[str, Any]) -> None:
+        """A held page parsed fine: with ``confirm`` it waits in ``released/`` until its item is
+        confirmed written (:meth:`confirm`), so a crash in between re-releases it at restart."""
+        self.stats["released"] += 1
+        if self.confirm_items:
+            self.store.put("released", template, meta["url"], self.store.html(meta), "released")
+        self.store.remove("held", template, meta["url"])
+
+    def confirm(self, template: str, url: str) -> None:
+        """The item of ``url`` is safely out (e.g. Scrapy's item_scraped): forget its page."""
+        if self.confirm_items:
+            self.store.remove("released", template, url)
+
+    def _recover(self) -> None:
+        """After a crash: released pages whose items were never confirmed are held again."""
+        for meta in self.store.pages("released"):
+            self.store.put(
+                "held",
+                meta["template"],
+                meta["url"],
+                self.store.html(meta),
+                "recovered after a restart",
+            )
+            self.store.remove("released", meta["template"], meta["url"])
+            self.stats["recovered"] += 1
 
     def _run_tiers(self, template: str, held: list[dict[str, Any]]) -> int | None:
         from crawler.compiler import compile_fixtures
@@ -455,18 +489,9 @@ class Runtime:
             and gen in ("auto", "llm")
             and self._llm_configured() is not None
         ):
-            basis = usable + current or [
-                Fixture(
-                    Path(m["path"]).parent,
-                    template,
-                    m["url"],
-                    schema.name,
-                    {},
-                    partial=True,
-                    source=self.store.html(m),
-                )
-                for m in held[:3]
-            ]
+            basis = usable + current or self._llm_labelled(
+                template, held[:LLM_LABEL_PAGES], schema, samples
+            )
             result = compile_fixtures(
                 basis,
                 schema,
@@ -493,6 +518,40 @@ class Runtime:
                 f"[{template}] regeneration failed: {'; '.join((result.report + result.notes)[:5])}"
             )
         return None
+
+    def _llm_labelled(
+        self, template: str, held: list[dict[str, Any]], schema: Schema, samples: list[Fixture]
+    ) -> list[Fixture]:
+        """Held pages labelled by the LLM (grounded values only), merged with what the cheap
+        labellers knew; the LLM then writes the parser against these labels."""
+        from crawler.exceptions import CompileError
+
+        gen = self._llm_configured()
+        known = {s.url: s.expected for s in samples}
+        out = []
+        for meta in held:
+            html = self.store.html(meta)
+            before = gen.label_usage.calls
+            try:
+                labels = gen.label(Page(html, meta["url"]), schema)
+            except CompileError as exc:  # the model is unreachable or the budget is spent
+                self.log(f"[{template}] LLM labelling stopped: {exc}")
+                labels = {}
+            finally:
+                self.stats["llm_calls"] += gen.label_usage.calls - before
+            labels = {**labels, **known.get(meta["url"], {})}
+            out.append(
+                Fixture(
+                    Path(meta["path"]).parent,
+                    template,
+                    meta["url"],
+                    schema.name,
+                    labels,
+                    partial=True,
+                    source=html,
+                )
+            )
+        return out
 
     def _relabel_generator(self, template: str, tier: str) -> None:
         """Record that the published version came from repair (history labels) or induce."""

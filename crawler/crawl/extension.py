@@ -36,7 +36,13 @@ class ScrapecExtension:
         crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         return ext
+
+    def item_scraped(self, item: object) -> None:
+        """The item is out (feeds write on this same signal, before us): its held page is done."""
+        if isinstance(item, dict) and item.get("_url") and item.get("_template"):
+            self.runtime.confirm(str(item["_template"]), str(item["_url"]))
 
     def spider_opened(self, spider: Spider) -> None:
         if self.interval > 0:

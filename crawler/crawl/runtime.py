@@ -32,6 +32,7 @@ def runtime_for(crawler: Crawler) -> Runtime:
                 generator=settings.get("SCRAPEC_GENERATOR", "auto"),
             ),
             log=lambda message: crawler.spider.logger.info(message) if crawler.spider else None,
+            confirm_items=True,
         )
         setattr(crawler, _KEY, runtime)
     return runtime

@@ -1,0 +1,228 @@
+"""Reliability: nothing lost when the LLM is down or the crawl is killed mid-regeneration."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, product_item, product_page, write_fixtures
+from llm_server import ScriptedLLM, code_answer
+from shop_server import ShopServer
+
+from crawler.compiler import compile_template
+from crawler.compiler.llm import LLMConfig, LLMGenerator
+from crawler.registry import Registry
+from crawler.runtime import Runtime
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+T = "shop.test/product"
+
+# a parser for the redesigned product page (layout "b"), as a model would write it
+LAYOUT_B = '''"""shop.test/product, schema product."""
+from crawler.parsing import Page, absolute, currency, labelled, number, text
+
+
+def parse(page: Page) -> dict:
+    return {
+        "name": text(page.css("h2[itemprop=name]")),
+        "price": number(text(page.css("div.cost span"))),
+        "currency": currency(text(page.css("div.cost span"))),
+        "sku": labelled(page, "Code"),
+        "brand": labelled(page, "Maker"),
+        "image": absolute(page, page.css("img[itemprop=image]::attr(src)").get()),
+    }
+'''
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def url(i: int) -> str:
+    return f"http://shop.test/p/{i}.html"
+
+
+def test_llm_down_pages_quarantined_then_replay_recovers(tmp_path: Path) -> None:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    down = LLMGenerator(
+        LLMConfig(
+            model="openai/scripted",
+            api_base=f"http://127.0.0.1:{closed_port()}/v1",
+            api_key="test",
+            retries=1,
+            backoff=0.01,
+            timeout=2,
+            cache_dir=str(tmp_path / "cache"),
+        )
+    )
+    runtime = Runtime(tmp_path / "reg", fixtures_dir=fixtures, llm=down)
+    statuses = [runtime.process(product_page(i), url(i)).status for i in range(10, 20)]
+    assert statuses == ["ok"] * 10
+    # the site is redesigned; these URLs were never seen, and the new labels are unknown
+    for i in range(40, 50):
+        runtime.process(product_page(i, "b"), url(i))  # the crawl goes on: no exception
+    runtime.flush()
+    quarantined = sorted(m["url"] for m in runtime.store.pages("quarantine"))
+    assert quarantined == sorted(url(i) for i in range(40, 50))
+    assert runtime.store.pages("held") == []
+    assert Registry(tmp_path / "reg").info(T).active == 1, (
+        "nothing published while the LLM was down"
+    )
+    runtime.close()
+
+    first, second = 40, 41  # the runtime labels the two oldest held pages, then asks for the parser
+    script = [
+        json.dumps(product_item(first)),
+        json.dumps(product_item(second)),
+        code_answer(LAYOUT_B),
+    ]
+    with ScriptedLLM(script) as llm:
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(ROOT),
+            SCRAPEC_LLM_MODEL="openai/scripted",
+            SCRAPEC_LLM_API_BASE=llm.url + "/v1",
+            SCRAPEC_LLM_API_KEY="test",
+            SCRAPEC_LLM_CACHE=str(tmp_path / "cache2"),
+            SCRAPEC_LLM_BACKOFF="0.01",
+        )
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "crawler.cli",
+                "quarantine",
+                "replay",
+                "--registry",
+                str(tmp_path / "reg"),
+                "--fixtures",
+                str(fixtures),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=300,
+        )
+        calls = llm.calls
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert sorted(r["url"] for r in rows) == sorted(url(i) for i in range(40, 50))
+    for row in rows:
+        assert row["valid"] and row["item"] == product_item(int(row["url"].rsplit("/", 1)[1][:-5]))
+    assert calls == 3
+    info = json.loads((tmp_path / "reg" / T / "parser.json").read_text())
+    assert info["active"] == 2 and info["versions"]["2"]["generator"] == "llm:openai/scripted"
+    assert Runtime(tmp_path / "reg").store.pages("quarantine") == []
+
+
+def _crawl(tmp_path: Path, base: str, feed: str) -> subprocess.Popen[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "site",
+        "-a",
+        f"start_url={base}/",
+        "-a",
+        "schema=product",
+        "-s",
+        f"SCRAPEC_REGISTRY={tmp_path / 'reg'}",
+        "-s",
+        f"SCRAPEC_FIXTURES={tmp_path / 'fx'}",
+        "-s",
+        f"JOBDIR={tmp_path / 'job'}",
+        "-s",
+        "CONCURRENT_REQUESTS=1",
+        "-s",
+        "LOG_LEVEL=INFO",
+        "-s",
+        "FEED_EXPORT_BATCH_ITEM_COUNT=1",
+        "-o",
+        str(tmp_path / "feed" / f"{feed}-%(batch_id)05d.jsonl"),
+    ]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path / "home"))
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _items(folder: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for f in sorted(folder.glob("*.jsonl"))
+        for line in f.read_text().splitlines()
+        if line
+    ]
+
+
+def test_sigkill_during_regeneration_then_resume(tmp_path: Path) -> None:
+    with ShopServer(30) as shop:
+        fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+        for case in (fixtures / T).iterdir():
+            for name in ("meta.json", "expected.json"):
+                (case / name).write_text(
+                    (case / name).read_text().replace("http://shop.test", shop.url)
+                )
+        compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+        first = subprocess.run(  # the first crawl records every URL's last good item
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "crawl",
+                "site",
+                "-a",
+                f"start_url={shop.url}/",
+                "-s",
+                f"SCRAPEC_REGISTRY={tmp_path / 'reg'}",
+                "-s",
+                f"SCRAPEC_FIXTURES={fixtures}",
+                "-s",
+                "LOG_LEVEL=WARNING",
+            ],
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert first.returncode == 0, first.stderr[-2000:]
+        shop.redesign_after = 0
+        proc = _crawl(tmp_path, shop.url, "a")
+        assert proc.stderr is not None
+        killed = False
+        deadline = time.monotonic() + 120
+        for line in proc.stderr:
+            if "regenerating from" in line:
+                proc.send_signal(signal.SIGKILL)
+                killed = True
+                break
+            assert time.monotonic() < deadline
+        proc.wait()
+        proc.stderr.close()
+        assert killed, "the crawl reached a regeneration"
+        Registry(tmp_path / "reg").active(T)  # the registry is intact: the active version loads
+        second = _crawl(tmp_path, shop.url, "b")
+        _, err = second.communicate(timeout=300)
+        assert second.returncode == 0, err[-2000:]
+    items = _items(tmp_path / "feed")
+    urls = [i["_url"] for i in items]
+    assert len(urls) == len(set(urls)), "nothing parsed twice into the feed"
+    assert sorted(urls) == sorted(f"{shop.url}/p/{i}.html" for i in range(1, 31)), "nothing lost"
+    for item in items:
+        truth = product_item(int(item["_url"].rsplit("/", 1)[1][:-5]))
+        truth["image"] = truth["image"].replace("http://shop.test", shop.url)
+        assert {k: v for k, v in item.items() if not k.startswith("_")} == truth
