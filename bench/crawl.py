@@ -48,7 +48,7 @@ FOLLOW = r"/(?:shop|news)/"  # the JavaScript job board is left out: no browser 
 HANDWRITTEN = ROOT / "bench" / "handwritten_spider.py"
 # the same overrides for both crawls, on top of the same project settings (scrapy.cfg)
 COMMON_SETTINGS = {
-    "LOG_LEVEL": "WARNING",
+    "LOG_LEVEL": "INFO",  # no line per page at INFO; scrapec logs drift and regeneration
     "AUTOTHROTTLE_ENABLED": "False",
     "HTTPCACHE_ENABLED": "False",
     "ROBOTSTXT_OBEY": "True",
@@ -57,6 +57,7 @@ COMMON_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
     "SCRAPEC_PROGRESS_INTERVAL": "0",
 }
+NOTEWORTHY = ("drift [", "regenerat", "published v", "quarantined", "render=true", "labels")
 WARMUP = {"CLOSESPIDER_PAGECOUNT": "40"}
 
 
@@ -145,9 +146,11 @@ def crawl(
     stats: dict[str, Any] = json.loads(stats_file.read_text())
     stats["_wall"] = wall
     stats["_items"] = [json.loads(line) for line in items.read_text().splitlines() if line]
-    stats["_errors"] = sum(
-        1 for line in log.read_text().splitlines() if " ERROR" in line or "Traceback" in line
-    )
+    lines = log.read_text().splitlines()
+    stats["_errors"] = sum(1 for line in lines if " ERROR" in line or "Traceback" in line)
+    stats["_notes"] = [
+        line.split("] ", 1)[-1][:200] for line in lines if any(k in line for k in NOTEWORTHY)
+    ]
     return stats
 
 
@@ -258,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{run.get('item_scraped_count', 0):6d} {run.get('elapsed_time_seconds', 0):8.2f} "
                 f"{_rate(run):8.1f} {run['_wall']:7.2f} {run['_errors']:6d}"
             )
+    for kind in ("scrapec", "plain"):
+        for n, run in enumerate(runs[kind], start=1):
+            for note in run["_notes"][:6]:
+                print(f"  {kind} run {n}: {note}")
     best = {k: max(_rate(r) for r in v) for k, v in runs.items()}
     ratio = best["scrapec"] / best["plain"] if best["plain"] else 0.0
     print(

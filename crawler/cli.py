@@ -74,7 +74,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from crawler.exceptions import BadInput
     from crawler.extract import Extraction, Extractor, read_html_file
 
-    extractor = Extractor(args.registry, args.schema)
+    extractor = Extractor(args.registry, args.schema, record=True)
     if not extractor.registry.root.is_dir():
         _err(f"{args.registry}: registry folder not found")
         return 2

@@ -14,6 +14,7 @@ from typing import Any
 
 from crawler.checks import PageText, grounding_errors
 from crawler.exceptions import BadInput, ParserFailed, RegistryError, RoutingError, SchemaError
+from crawler.history import History
 from crawler.parsing import Page, decode_html
 from crawler.registry import Registry
 from crawler.schemas import Schema, load_schema
@@ -30,6 +31,7 @@ __all__ = [
 
 DEFAULT_REGISTRY = os.environ.get("SCRAPEC_REGISTRY", "generated_parsers")
 MAX_PAGE_BYTES = 32 * 1024 * 1024
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])  # never in text: NUL, SOH, …
 
 
 @dataclass
@@ -71,7 +73,7 @@ def check_page_bytes(body: bytes, name: str) -> None:
     head = body[:4096]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return  # UTF-16 with BOM
-    controls = sum(head.count(bytes([c])) for c in (*range(0, 9), *range(14, 32)))
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls > len(head) // 20 or (b"<" not in head and b"<" not in body[:65536]):
         raise BadInput(f"{name}: not HTML (binary data or no markup)")
 
@@ -107,10 +109,15 @@ class Extractor:
         registry: str | Path | Registry = DEFAULT_REGISTRY,
         schema: str | Schema | None = None,
         grounding: bool = True,
+        record: bool = False,
     ) -> None:
         self.registry = registry if isinstance(registry, Registry) else Registry(registry)
         self.schema = load_schema(schema) if isinstance(schema, str) else schema
         self.grounding = grounding
+        # with ``record``, every item that passes all checks becomes its URL's last good item
+        self.history: History | None = None
+        if record and self.registry.root.is_dir():
+            self.history = History(self.registry.root / "history.sqlite")
 
     def schema_for(self, template: str) -> Schema | None:
         if self.schema is not None:
@@ -140,6 +147,8 @@ class Extractor:
         errors = schema.errors(item) if schema is not None else []
         if self.grounding:
             errors += grounding_errors(item, PageText(page), schema)
+        if not errors and self.history is not None and page.url:
+            self.history.record(page.url, template, parser.version, item)
         return Extraction(
             page.url, template, parser.version, item, not errors, errors, route_similarity
         )
@@ -165,7 +174,7 @@ def extract_html(
     The template is found from the URL and the layout unless given. The result says whether the
     item passed the schema and grounding checks, and lists the errors when not.
     """
-    return Extractor(registry, schema).extract_html(html, url, template)
+    return Extractor(registry, schema, record=True).extract_html(html, url, template)
 
 
 def extract(
@@ -180,7 +189,7 @@ def extract(
     """Fetch one URL (rendered with Playwright when the template needs it) and extract its item."""
     from crawler.fetch import fetch
 
-    extractor = Extractor(registry, schema)
+    extractor = Extractor(registry, schema, record=True)
     if render is None and template is not None:
         try:
             render = bool(extractor.registry.info(template).data.get("render"))

@@ -414,9 +414,19 @@ _rlimit_saved: tuple[int, int] | None = None
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+_STATM_TTL = 0.25  # seconds a reading of the process size is reused (it is a file read)
+_statm: list[float] = [0.0, 0.0]  # [read at (monotonic), bytes]
+
+
 def _address_space() -> int:
-    with open("/proc/self/statm", "rb") as fh:
-        return int(fh.read().split()[0]) * _PAGE
+    """The process's address space, re-read at most every ``_STATM_TTL`` seconds (the limit
+    is this plus a 512 MiB budget, so a slightly stale reading only shifts it a little)."""
+    now = time.monotonic()
+    if now - _statm[0] > _STATM_TTL:
+        with open("/proc/self/statm", "rb") as fh:
+            _statm[1] = int(fh.read().split()[0]) * _PAGE
+        _statm[0] = now
+    return int(_statm[1])
 
 
 _armed = False
