@@ -62,6 +62,26 @@ def test_extract_cli_many_targets_one_json_line_each(registry: Path, tmp_path: P
         lines[-1]["url"] == "http://shop.test/p/77.html"
         and lines[-1]["item"]["name"] == "Widget 77 Deluxe"
     )
+    # every item that passed all checks is its URL's last good item; a failing page never overwrites it
+    from crawler.history import History
+
+    with History(registry / "history.sqlite") as history:
+        assert history.count(T) == 11
+        assert history.get("http://shop.test/p/77.html")["name"] == "Widget 77 Deluxe"
+    moved = tmp_path / "moved.html"
+    moved.write_text(product_page(77, "b"))
+    proc = run_cli(
+        "extract",
+        str(moved),
+        "--url",
+        "http://shop.test/p/77.html",
+        "--registry",
+        str(registry),
+        "--json",
+    )
+    assert proc.returncode == 1 and not json.loads(proc.stdout)["valid"]
+    with History(registry / "history.sqlite") as history:
+        assert history.get("http://shop.test/p/77.html")["name"] == "Widget 77 Deluxe"
 
 
 BAD = {
