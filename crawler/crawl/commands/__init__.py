@@ -1,0 +1,1 @@
+"""Scrapy commands of scrapec (``COMMANDS_MODULE = "crawler.crawl.commands"``)."""
