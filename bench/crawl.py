@@ -3,7 +3,7 @@
 `python bench/crawl.py [--products N] [--articles N] [--rounds 3] [--profile]`
 
 1. serves a larger demo site (shop and news only, no JavaScript: ``--products`` product pages and
-   ``--articles`` article pages, 2000 + 1500 by default) on 127.0.0.1 in a background thread;
+   ``--articles`` article pages, 800 + 700 by default) on 127.0.0.1 in a background thread;
    every page is rendered once before the clock starts, so the server costs the same for both;
 2. exports 3 fixtures per template and compiles ``shop.demo/product`` and ``news.demo/article``
    with ``induce`` into a temporary registry;
@@ -204,8 +204,8 @@ def _profile_report(path: Path, top: int = 25) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--products", type=int, default=2000, help="product pages (at most ~2400)")
-    ap.add_argument("--articles", type=int, default=1500, help="article pages")
+    ap.add_argument("--products", type=int, default=800, help="product pages (at most ~2400)")
+    ap.add_argument("--articles", type=int, default=700, help="article pages")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="add one profiled scrapec crawl")
     ap.add_argument("--keep", action="store_true", help="keep the working folder")

@@ -17,10 +17,12 @@ from typing import Any
 from crawler.checks import grounding_errors
 from crawler.exceptions import ParserFailed, PolicyViolation
 from crawler.fixtures import FieldDiff, Fixture
+from crawler.registry import Registry
+from crawler.routing import fingerprint, learn_url_pattern, reference_fingerprint
 from crawler.sandbox import LoadedParser, load_parser
 from crawler.schemas import Schema
 
-__all__ = ["CaseResult", "GateReport", "evaluate", "run_gate"]
+__all__ = ["CaseResult", "GateReport", "evaluate", "publish_passed", "run_gate"]
 
 
 @dataclass
@@ -105,3 +107,31 @@ def run_gate(
     except ParserFailed as exc:
         return GateReport(template, policy_error=exc.reason)
     return GateReport(template, cases=evaluate(parser, fixtures, schema))
+
+
+def publish_passed(
+    registry: Registry,
+    template: str,
+    source: str,
+    schema: Schema,
+    fixtures: list[Fixture],
+    report: GateReport,
+    generator: str,
+    reason: str,
+    llm: dict[str, Any] | None = None,
+) -> int:
+    """Publish a candidate that passed the gate, with the layout and URL pattern of its fixtures."""
+    if not report.passed:
+        raise ValueError(f"{template}: only a candidate that passed the gate is published")
+    return registry.publish(
+        template,
+        source,
+        schema=schema.name,
+        schema_hash=schema.digest,
+        generator=generator,
+        reason=reason,
+        layout=reference_fingerprint(fingerprint(f.page()) for f in fixtures),
+        url_pattern=learn_url_pattern([f.url for f in fixtures if f.url]),
+        fixtures_passed=report.cases_passed,
+        llm=llm,
+    )

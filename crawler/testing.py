@@ -8,9 +8,8 @@ from pathlib import Path
 
 from crawler.exceptions import BadInput, ParserFailed, PolicyViolation, RegistryError
 from crawler.fixtures import Fixture, load_fixtures
-from crawler.gate import evaluate, run_gate
+from crawler.gate import evaluate, publish_passed, run_gate
 from crawler.registry import Registry, check_template_id
-from crawler.routing import fingerprint, learn_url_pattern, reference_fingerprint
 from crawler.schemas import load_schema
 
 __all__ = ["Outcome", "group_by_template", "publish_checked", "run_fixture_tests"]
@@ -84,15 +83,7 @@ def publish_checked(
     report = run_gate(source, fixtures, schema, template)
     if not report.passed:
         return None, str(report).splitlines()
-    version = Registry(registry).publish(
-        template,
-        source,
-        schema=schema.name,
-        schema_hash=schema.digest,
-        generator=generator,
-        reason=reason,
-        layout=reference_fingerprint(fingerprint(f.html()) for f in fixtures),
-        url_pattern=learn_url_pattern([f.url for f in fixtures]),
-        fixtures_passed=report.cases_passed,
+    version = publish_passed(
+        Registry(registry), template, source, schema, fixtures, report, generator, reason
     )
     return version, str(report).splitlines()

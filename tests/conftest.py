@@ -71,3 +71,17 @@ def run_cli(*args: str, cwd: Path | None = None) -> Any:
         env=env,
         timeout=120,
     )
+
+
+def setup_registry(tmp_path: Path, base_url: str) -> tuple[Path, Path]:
+    """Fixtures of the test shop served at ``base_url``, compiled into ``tmp_path/reg``."""
+    from crawler.compiler import compile_template
+
+    template = "shop.test/product"
+    fixtures = write_fixtures(tmp_path / "fx", template, range(1, 4))
+    for case in (fixtures / template).iterdir():
+        for name in ("meta.json", "expected.json"):
+            path = case / name
+            path.write_text(path.read_text().replace("http://shop.test", base_url))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    return fixtures, tmp_path / "reg"

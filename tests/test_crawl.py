@@ -10,23 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, product_item, write_fixtures
+from conftest import ROOT, product_item, setup_registry
 from shop_server import ShopServer
-
-from crawler.compiler import compile_template
 
 T = "shop.test/product"
 pytestmark = pytest.mark.slow
-
-
-def setup_registry(tmp_path: Path, base_url: str) -> tuple[Path, Path]:
-    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
-    for case in (fixtures / T).iterdir():
-        for name in ("meta.json", "expected.json"):
-            path = case / name
-            path.write_text(path.read_text().replace("http://shop.test", base_url))
-    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
-    return fixtures, tmp_path / "reg"
 
 
 def crawl(tmp_path: Path, base_url: str, out: str, *extra: str, wait: bool = True) -> Any:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, product_item, product_page, write_fixtures
+from conftest import ROOT, product_item, product_page, setup_registry, write_fixtures
 from llm_server import ScriptedLLM, code_answer
 from shop_server import ShopServer
 
@@ -170,13 +170,7 @@ def _items(folder: Path) -> list[dict[str, Any]]:
 
 def test_sigkill_during_regeneration_then_resume(tmp_path: Path) -> None:
     with ShopServer(30) as shop:
-        fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
-        for case in (fixtures / T).iterdir():
-            for name in ("meta.json", "expected.json"):
-                (case / name).write_text(
-                    (case / name).read_text().replace("http://shop.test", shop.url)
-                )
-        compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+        fixtures, _ = setup_registry(tmp_path, shop.url)
         first = subprocess.run(  # the first crawl records every URL's last good item
             [
                 sys.executable,

@@ -16,9 +16,8 @@ from typing import Any
 
 from crawler.exceptions import BadInput, CompileError
 from crawler.fixtures import Fixture, load_fixtures
-from crawler.gate import GateReport, run_gate
+from crawler.gate import GateReport, publish_passed, run_gate
 from crawler.registry import Registry, check_template_id
-from crawler.routing import fingerprint, learn_url_pattern, reference_fingerprint
 from crawler.schemas import Schema, load_schema
 
 __all__ = ["CompileResult", "compile_fixtures", "compile_template"]
@@ -154,17 +153,8 @@ def compile_fixtures(
         result.cases_passed = len(report.cases_passed)
         result.report = report.lines() if not report.passed else []
     if source is not None and made_by is not None and report is not None and report.passed:
-        result.version = registry.publish(
-            template,
-            source,
-            schema=schema.name,
-            schema_hash=schema.digest,
-            generator=made_by,
-            reason=reason,
-            layout=reference_fingerprint(fingerprint(f.html()) for f in fixtures),
-            url_pattern=learn_url_pattern([f.url for f in fixtures if f.url]),
-            fixtures_passed=report.cases_passed,
-            llm=llm_usage,
+        result.version = publish_passed(
+            registry, template, source, schema, fixtures, report, made_by, reason, llm_usage
         )
         result.generator = made_by
         say(f"[{template}] published v{result.version} ({made_by})")

@@ -31,9 +31,15 @@ class Command(ScrapyCommand):
 
         assert self.settings is not None
         argv = [
-            "fixture", "save", args[0], "--template", opts.template,
-            "--registry", self.settings.get("SCRAPEC_REGISTRY", "generated_parsers"),
-            "--fixtures", self.settings.get("SCRAPEC_FIXTURES", "fixtures"),
+            "fixture",
+            "save",
+            args[0],
+            "--template",
+            opts.template,
+            "--registry",
+            self.settings.get("SCRAPEC_REGISTRY", "generated_parsers"),
+            "--fixtures",
+            self.settings.get("SCRAPEC_FIXTURES", "fixtures"),
         ]
         if opts.case:
             argv += ["--case", opts.case]
