@@ -164,6 +164,7 @@ def summary(
     return {
         "pages": run.get("scrapec/pages", 0),
         "redesigned pages emitted by the old parser": len(stale),
+        "detection latency (pages)": len(stale) + 1 if run.get("scrapec/drift_events") else "no drift",
         "items": len(items),
         "duplicate items": len(items) - len(urls),
         "field accuracy": f"{correct}/{total} = {correct / total:.2%}" if total else "n/a",
