@@ -161,10 +161,11 @@ def summary(
         and i.get("_version") == 1
         and "/" + i["_url"].split("/", 3)[3] in site.after_flip
     ]
+    latency = len(stale) + 1 if run.get("scrapec/drift_events") else "no drift"
     return {
         "pages": run.get("scrapec/pages", 0),
         "redesigned pages emitted by the old parser": len(stale),
-        "detection latency (pages)": len(stale) + 1 if run.get("scrapec/drift_events") else "no drift",
+        "detection latency (pages)": latency,
         "items": len(items),
         "duplicate items": len(items) - len(urls),
         "field accuracy": f"{correct}/{total} = {correct / total:.2%}" if total else "n/a",
