@@ -116,12 +116,19 @@ class Registry:
         return self.root / check_template_id(template)
 
     def templates(self) -> list[str]:
-        """Ids of every template that has a ``parser.json``."""
-        if not self.root.is_dir():
-            return []
-        return sorted(
-            f"{p.parent.parent.name}/{p.parent.name}" for p in self.root.glob("*/*/parser.json")
-        )
+        """Ids of every template that has a ``parser.json`` (the folder is listed again at most
+        once a second; a publish in this process is seen at once)."""
+        now = time.monotonic()
+        if self._listed is not None and now - self._listed[0] < RECHECK_SECONDS:
+            return list(self._listed[1])
+        found: list[str] = []
+        if self.root.is_dir():
+            found = sorted(
+                f"{p.parent.parent.name}/{p.parent.name}"
+                for p in self.root.glob("*/*/parser.json")
+            )
+        self._listed = (now, found)
+        return list(found)
 
     def refresh(self) -> None:
         """Forget what was read from disk (after waiting on another process)."""

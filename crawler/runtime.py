@@ -632,6 +632,9 @@ class Runtime:
                 best, score = template, value
         if best is None or score < self.settings.layout_threshold:
             return None
+        self.registry.refresh()  # another process may have compiled it a moment ago
+        if best in self.registry.templates():
+            return best
         schema = self.schema or load_schema(
             next((f.schema for f in groups[best] if f.schema), "") or "product"
         )
