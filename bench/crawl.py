@@ -1,6 +1,6 @@
 """Crawl throughput: scrapec's generic spider against a plain Scrapy spider, side by side.
 
-`python bench/crawl.py [--products N] [--articles N] [--rounds 3] [--profile]`
+`python bench/crawl.py [--products N] [--articles N] [--rounds 5] [--profile]`
 
 1. serves a larger demo site (shop and news only, no JavaScript: ``--products`` product pages and
    ``--articles`` article pages, 800 + 700 by default) on 127.0.0.1 in a background thread;
@@ -10,11 +10,12 @@
 3. crawls the site with ``scrapy crawl site`` (scrapec: routing, sandboxed parser, schema and
    grounding checks, drift monitor, history) and with ``scrapy runspider
    bench/handwritten_spider.py`` (the same link following, hand-written parsel callbacks),
-   alternating, ``--rounds`` times each, as subprocesses from the project folder: the same
-   project settings (reactor, download handlers, concurrency, robots.txt) and the same ``-s``
-   overrides; each scrapec run gets a fresh copy of the compiled registry;
+   alternating, ``--rounds`` times each (5 by default), as subprocesses from the project
+   folder: the same project settings (reactor, download handlers, concurrency, robots.txt) and
+   the same ``-s`` overrides; each scrapec run gets a fresh copy of the compiled registry;
 4. prints pages/s from each crawl's Scrapy stats (``response_received_count`` /
-   ``elapsed_time_seconds``), the best-of-rounds ratio scrapec/plain (target >= 0.9), and checks
+   ``elapsed_time_seconds``), the ratio scrapec/plain of each round and their median (target
+   >= 0.9), the CPU time of each crawler process per page (steadier than pages/s), and checks
    that both produced the same items, field for field, and how many match the site's truth.
 
 ``--profile`` adds one scrapec crawl under cProfile and prints its hottest functions.
@@ -138,13 +139,16 @@ def crawl(
     log = work / f"{name}.log"
     t0 = time.perf_counter()
     with log.open("w") as err:
-        code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     if code != 0 or not stats_file.exists():
         tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
         raise SystemExit(f"{kind} crawl {name} failed (exit {code}); end of {log}:\n{tail}")
     stats: dict[str, Any] = json.loads(stats_file.read_text())
     stats["_wall"] = wall
+    stats["_cpu"] = usage.ru_utime + usage.ru_stime  # the crawler process's own CPU seconds
     stats["_items"] = [json.loads(line) for line in items.read_text().splitlines() if line]
     lines = log.read_text().splitlines()
     stats["_errors"] = sum(1 for line in lines if " ERROR" in line or "Traceback" in line)
@@ -160,6 +164,17 @@ def _by_url(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for i in items
         if "_url" in i
     }
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _cpu_ms(run: dict[str, Any]) -> float:
+    """CPU milliseconds of the crawler process per response (start-up included)."""
+    return 1000 * run["_cpu"] / max(run.get("response_received_count", 0), 1)
 
 
 def _rate(run: dict[str, Any]) -> float:
@@ -206,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--products", type=int, default=800, help="product pages (at most ~2400)")
     ap.add_argument("--articles", type=int, default=700, help="article pages")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--profile", action="store_true", help="add one profiled scrapec crawl")
     ap.add_argument("--keep", action="store_true", help="keep the working folder")
     args = ap.parse_args(argv)
@@ -252,30 +267,34 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"\n{'spider':8} {'run':>3} {'responses':>9} {'items':>6} {'seconds':>8} {'pages/s':>8} "
-        f"{'wall s':>7} {'errors':>6}"
+        f"{'wall s':>7} {'CPU ms/page':>11} {'errors':>6}"
     )
     for kind in ("scrapec", "plain"):
         for n, run in enumerate(runs[kind], start=1):
             print(
                 f"{kind:8} {n:3d} {run.get('response_received_count', 0):9d} "
                 f"{run.get('item_scraped_count', 0):6d} {run.get('elapsed_time_seconds', 0):8.2f} "
-                f"{_rate(run):8.1f} {run['_wall']:7.2f} {run['_errors']:6d}"
+                f"{_rate(run):8.1f} {run['_wall']:7.2f} {_cpu_ms(run):11.2f} {run['_errors']:6d}"
             )
     for kind in ("scrapec", "plain"):
         for n, run in enumerate(runs[kind], start=1):
             for note in run["_notes"][:6]:
                 print(f"  {kind} run {n}: {note}")
-    best = {k: max(_rate(r) for r in v) for k, v in runs.items()}
-    ratio = best["scrapec"] / best["plain"] if best["plain"] else 0.0
-    print(
-        f"\nbest of {args.rounds}: scrapec {best['scrapec']:.1f} pages/s, plain {best['plain']:.1f} "
-        f"pages/s; ratio scrapec/plain = {ratio:.3f} (target >= 0.9: "
-        f"{'met' if ratio >= 0.9 else 'NOT met'})"
+    # each round runs both crawls back to back, so a round's ratio compares like with like
+    paired = sorted(
+        _rate(s) / _rate(p) for s, p in zip(runs["scrapec"], runs["plain"], strict=True)
     )
-    medians = {k: sorted(_rate(r) for r in v)[len(v) // 2] for k, v in runs.items()}
+    ratio = _median(paired)
     print(
-        f"median: scrapec {medians['scrapec']:.1f}, plain {medians['plain']:.1f} pages/s; "
-        f"ratio {medians['scrapec'] / medians['plain']:.3f}"
+        f"\nratio scrapec/plain pages/s per round: {', '.join(f'{r:.3f}' for r in paired)}; "
+        f"median {ratio:.3f} (target >= 0.9: {'met' if ratio >= 0.9 else 'NOT met'})"
+    )
+    medians = {k: _median([_rate(r) for r in v]) for k, v in runs.items()}
+    cpu = {k: _median([_cpu_ms(r) for r in v]) for k, v in runs.items()}
+    print(
+        f"median pages/s: scrapec {medians['scrapec']:.1f}, plain {medians['plain']:.1f}; "
+        f"median CPU of the crawler process: scrapec {cpu['scrapec']:.2f} ms/page, plain "
+        f"{cpu['plain']:.2f} ms/page (scrapec's own work: {cpu['scrapec'] - cpu['plain']:+.2f} ms/page)"
     )
 
     ours, plain = _by_url(runs["scrapec"][-1]["_items"]), _by_url(runs["plain"][-1]["_items"])

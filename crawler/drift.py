@@ -46,6 +46,39 @@ class TemplateStats:
     baseline: dict[str, float] = field(default_factory=dict)  # field -> fill rate when healthy
     recent: deque[dict[str, Any]] = field(default_factory=deque)
     reported: set[tuple[str, str | None]] = field(default_factory=set)
+    filled: dict[str, int] = field(default_factory=dict)  # field -> items of ``recent`` filling it
+    runs: dict[str, tuple[Any, int]] = field(
+        default_factory=dict
+    )  # field -> (value, times in a row)
+
+    def add(self, item: dict[str, Any]) -> None:
+        """Append an item to the window, keeping the fill counts and value runs up to date."""
+        if self.recent.maxlen is not None and len(self.recent) == self.recent.maxlen:
+            for name, value in self.recent[0].items():
+                if _filled(value):
+                    self.filled[name] -= 1
+        self.recent.append(item)
+        for name in self.runs.keys() - item.keys():
+            self.runs[name] = (None, 0)
+        for name, value in item.items():
+            if not _filled(value):
+                self.runs[name] = (None, 0)
+                continue
+            self.filled[name] = self.filled.get(name, 0) + 1
+            key = _value_key(value)
+            last, count = self.runs.get(name, (None, 0))
+            self.runs[name] = (key, count + 1 if count and last == key else 1)
+
+
+def _filled(value: Any) -> bool:
+    return value not in (None, "", [])
+
+
+def _value_key(value: Any) -> Any:
+    """A hashable stand-in for a value, equal when the values are."""
+    if isinstance(value, str | int | float | bool):
+        return (type(value).__name__, value)
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 class DriftMonitor:
@@ -130,43 +163,35 @@ class DriftMonitor:
                     f"item has {len(have)}/{len(usual)} of the usual fields (lost {', '.join(lost)})",
                 )
         if not errors:
-            stats.recent.append(item)
+            stats.add(item)
             self._window_checks(stats, event)
             if not stats.baseline and len(stats.recent) >= self.window:
                 self.set_baseline(template, list(stats.recent))
         return found
 
     def _window_checks(self, stats: TemplateStats, event: Any) -> None:
-        recent = list(stats.recent)
-        if len(recent) < min(self.window, 10):
+        size = len(stats.recent)
+        if size < min(self.window, 10):
             return
         for name, base in stats.baseline.items():
             if base < 0.5:
                 continue
-            rate = sum(1 for i in recent if i.get(name) not in (None, "", [])) / len(recent)
+            rate = stats.filled.get(name, 0) / size
             if rate < base * self.fill_drop:
                 event(
                     "fill_rate",
                     name,
-                    f"filled on {rate:.0%} of the last {len(recent)} pages (baseline {base:.0%})",
+                    f"filled on {rate:.0%} of the last {size} pages (baseline {base:.0%})",
                 )
-        tail = recent[-self.constant_after :]
-        if len(tail) == self.constant_after:
-            for name in stats.baseline:
-                values = [
-                    json.dumps(i.get(name), sort_keys=True)
-                    for i in tail
-                    if i.get(name) not in (None, "", [])
-                ]
-                if len(values) == len(tail) and len(set(values)) == 1:
-                    earlier = [
-                        json.dumps(i.get(name), sort_keys=True)
-                        for i in recent[: -self.constant_after]
-                    ]
-                    # only a field that was (nearly) unique page to page: a title, not a stock status
-                    if earlier and len(set(earlier)) >= 0.8 * len(earlier):
-                        event(
-                            "constant",
-                            name,
-                            f"same value {values[0][:60]} on the last {len(tail)} pages",
-                        )
+        if size <= self.constant_after:
+            return
+        for name in stats.baseline:
+            key, count = stats.runs.get(name, (None, 0))
+            if count < self.constant_after:
+                continue
+            recent = list(stats.recent)
+            earlier = [_value_key(i.get(name)) for i in recent[: -self.constant_after]]
+            # only a field that was (nearly) unique page to page: a title, not a stock status
+            if len(set(earlier)) >= 0.8 * len(earlier):
+                shown = json.dumps(recent[-1].get(name), sort_keys=True, default=str)
+                event("constant", name, f"same value {shown[:60]} on the last {count} pages")

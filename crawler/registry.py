@@ -124,8 +124,7 @@ class Registry:
         found: list[str] = []
         if self.root.is_dir():
             found = sorted(
-                f"{p.parent.parent.name}/{p.parent.name}"
-                for p in self.root.glob("*/*/parser.json")
+                f"{p.parent.parent.name}/{p.parent.name}" for p in self.root.glob("*/*/parser.json")
             )
         self._listed = (now, found)
         return list(found)

@@ -18,6 +18,7 @@ Regeneration is single-flight per template across processes (a lock in the regis
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -103,10 +104,13 @@ class PageStore:
         return folder / f"{key}.json"
 
     def remove(self, kind: str, template: str, url: str) -> None:
-        folder = self._folder(kind, template)
+        folder = os.path.join(self.root, kind, _slug(template))
+        if not os.path.isdir(folder):  # the common case, one stat: nothing of this kind was kept
+            return
         key = _key(url)
         for suffix in (".json", ".html"):
-            (folder / f"{key}{suffix}").unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(folder, key + suffix))
 
     def pages(self, kind: str, template: str | None = None) -> list[dict[str, Any]]:
         """Pages of a kind (``held`` or ``quarantine``), oldest first, each with url, template, reason, path."""

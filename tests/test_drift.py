@@ -51,3 +51,32 @@ def test_constant_values_only_for_fields_that_varied() -> None:
     assert [(e.kind, e.field) for e in found] == [("constant", "name")], (
         "a stock status repeats naturally"
     )
+
+
+def test_window_counts_match_a_recount_of_the_window() -> None:
+    """The incremental fill counts and value runs equal what a recount of the window gives."""
+    import random
+
+    rng = random.Random(7)
+    monitor = DriftMonitor(window=15)
+    stats = monitor.stats(T)
+    for n in range(300):
+        one = item(
+            rng.randrange(4),
+            price=rng.choice([None, "", 5, 5.0, [1, 2]]),
+            sku=rng.choice([None, "S1", "S1", "S2"]),
+        )
+        stats.add(one)
+        recent = list(stats.recent)
+        for name in ("name", "price", "sku", "availability"):
+            want = sum(1 for i in recent if i.get(name) not in (None, "", []))
+            assert stats.filled.get(name, 0) == want, (n, name)
+            run = 0
+            for i in reversed(recent):
+                value = i.get(name)
+                if value in (None, "", []) or (
+                    run and (type(value), value) != (type(recent[-1][name]), recent[-1][name])
+                ):
+                    break
+                run += 1
+            assert min(stats.runs.get(name, (None, 0))[1], len(recent)) == run, (n, name)

@@ -75,8 +75,10 @@ class SiteSpider(Spider):
 
         registry = runtime_for(self.crawler).registry
         try:
-            template = self.template or registry.route(url, None).template
-            return bool(registry.info(template).data.get("render"))
+            rendered = {t for t in registry.templates() if registry.info(t).data.get("render")}
+            if not rendered:  # the common case: no URL needs routing to know
+                return False
+            return (self.template or registry.route(url, None).template) in rendered
         except (RoutingError, RegistryError):
             return False
 
