@@ -145,3 +145,45 @@ def test_two_crawls_one_registry_one_regeneration(tmp_path: Path) -> None:
         items = read_items(tmp_path / f"run{i}.jsonl")
         assert len({it["_url"] for it in items}) == 40, f"run {i} lost pages"
         check_items(items, shop.url)
+
+
+@pytest.mark.browser
+def test_javascript_template_is_rendered_automatically(tmp_path: Path) -> None:
+    """A template whose static HTML lacks the fields its rendered page has is fetched through
+    chromium from then on, decided by the crawl itself and remembered in parser.json."""
+    from crawler.demo.export import export_fixtures
+    from crawler.demo.server import DemoServer
+    from crawler.demo.site import DemoSite
+
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("chromium not installed (make chromium)")
+    site = DemoSite(products=0, jobs=12, articles=0)
+    template = "jobs.demo/job"
+    with DemoServer(site) as server:
+        export_fixtures(
+            tmp_path / "fx",
+            per_template=3,
+            base_url=server.base_url,
+            rendered=True,
+            templates=[template],
+        )
+        proc = crawl(
+            tmp_path,
+            server.base_url,
+            "items.jsonl",
+            "-a",
+            "schema=job_posting",
+            "-a",
+            "follow=/jobs/",
+        )
+    items = read_items(tmp_path / "items.jsonl")
+    details = {site.url(p) for p in site.detail_paths(template)}
+    assert {i["_url"] for i in items} == details and len(items) == len(details)
+    for item in items:
+        truth = site.truth(item["_url"])
+        assert truth is not None
+        assert {k: v for k, v in item.items() if not k.startswith("_")} == truth[1]
+    info = json.loads((tmp_path / "reg" / template / "parser.json").read_text())
+    assert info["render"] is True
+    s = stats(proc.stderr)
+    assert s["scrapec/render_enabled"] == 1 and "scrapec/quarantined" not in s

@@ -182,6 +182,7 @@ class _PageIndex:
         self.tree = root.getroottree() if root is not None else None
         self.by_value: dict[str, list[_Hit]] = {}
         self.strings: list[tuple[str, _Hit]] = []
+        self._texts: set[str] | None = None
         if root is None:
             return
         for el in root.iter():
@@ -213,6 +214,20 @@ class _PageIndex:
                 value = clean(el.tail)
                 if value:
                     self._add(value, _Hit(el, "tail"))
+
+    def has_text(self, label: str) -> bool:
+        """Whether an element of the page reads exactly ``label`` (as XPath's normalize-space)."""
+        if self._texts is None:
+            self._texts = set()
+            if self.root is not None:
+                for el in self.root.iter():
+                    if isinstance(el.tag, str) and len(el) <= 4:
+                        full = "".join(el.itertext())
+                        if full and len(full) <= 200:
+                            value = clean(full)
+                            if value:
+                                self._texts.add(value)
+        return label in self._texts
 
     def _add(self, value: str, hit: _Hit) -> None:
         self.by_value.setdefault(value, []).append(hit)
@@ -342,25 +357,43 @@ def _suffix(hit: _Hit) -> str:
     return ""
 
 
-def _label_of(el: Any, avoid: set[str | None]) -> str | None:
-    value = clean("".join(el.itertext()))
-    if value and len(value) <= 40 and any(ch.isalpha() for ch in value) and value not in avoid:
-        return value
-    return None
+class _Labels:
+    """What may serve as a label: short text with letters that is not a value of the sample
+    items, and — with two pages or more — that also occurs on another page of the template
+    (text on one page only is data, such as a product name, not a label)."""
+
+    def __init__(self, avoid: set[str | None], indexes: Sequence[_PageIndex]) -> None:
+        self.avoid = avoid
+        self.indexes = indexes
+        self.slugs = frozenset(_slug(v) for v in avoid if v)
+        self._seen: dict[str, bool] = {}
+
+    def of(self, el: Any) -> str | None:
+        value = clean("".join(el.itertext()))
+        if not value or len(value) > 40 or value in self.avoid:
+            return None
+        if not any(ch.isalpha() for ch in value):
+            return None
+        if len(self.indexes) < 2:
+            return value
+        known = self._seen.get(value)
+        if known is None:
+            known = self._seen[value] = sum(i.has_text(value) for i in self.indexes) >= 2
+        return value if known else None
 
 
-def _propose(hit: _Hit, many: bool, avoid: set[str | None]) -> Iterable[tuple[str, float]]:
+def _propose(hit: _Hit, many: bool, labels: _Labels) -> Iterable[tuple[str, float]]:
     """XPath candidates for a hit, each with a cost (lower is simpler and sturdier)."""
     el = hit.element
     suffix = _suffix(hit)
-    slugs = frozenset(_slug(v) for v in avoid if v)
+    slugs = labels.slugs
     tag = _tag(el)
     # 1. the element's own anchors
     for base, cost in _anchors(el, slugs):
         yield f"{base}{suffix}", cost + 1
     # 2. a label beside the value: <b>Vendor:</b> Value Books, <th>Brand</th><td>…</td>
     if hit.mode == "tail":
-        label = _label_of(el, avoid)
+        label = labels.of(el)
         if label:
             yield f"//{tag}[normalize-space()={_literal(label)}]/following-sibling::text()[1]", 2.0
     else:
@@ -369,7 +402,7 @@ def _propose(hit: _Hit, many: bool, avoid: set[str | None]) -> Iterable[tuple[st
             if sibling is None:
                 break
             if isinstance(sibling.tag, str):
-                label = _label_of(sibling, avoid)
+                label = labels.of(sibling)
                 if label:
                     yield (
                         f"//{_tag(sibling)}[normalize-space()={_literal(label)}]/following-sibling::{tag}[1]{suffix}",
@@ -381,7 +414,7 @@ def _propose(hit: _Hit, many: bool, avoid: set[str | None]) -> Iterable[tuple[st
             for child in parent:
                 if child is el or not isinstance(child.tag, str):
                     continue
-                label = _label_of(child, avoid)
+                label = labels.of(child)
                 if label and child.tail is None:
                     yield (
                         f"//{_tag(parent)}[{_tag(child)}[normalize-space()={_literal(label)}]]/{tag}{suffix}",
@@ -507,6 +540,17 @@ def induce_field(
     """The cheapest rule exact on every sample; with ``partial``, a sample whose item lacks the
     field does not know it (a labeller's gap), so it is not checked there."""
     many = schema.is_list(name)
+    # the values of the sample items are data, never labels ("In stock" is not a label); every
+    # page counts here, also those whose labels do not know this field
+    labels = _Labels(
+        {
+            clean(str(v))
+            for _, item in samples
+            for v in item.values()
+            if isinstance(v, str | int | float)
+        },
+        indexes,
+    )
     if partial:
         known = [i for i, (_, item) in enumerate(samples) if name in item]
         samples = [samples[i] for i in known]
@@ -516,13 +560,6 @@ def induce_field(
     if not present:
         return FieldResult(name, None, len(samples), len(samples), note="no sample has a value")
     candidates: dict[Rule, None] = {}
-    # the values of the sample items are data, never labels ("In stock" is not a label)
-    avoid = {
-        clean(str(v))
-        for _, item in samples
-        for v in item.values()
-        if isinstance(v, str | int | float)
-    }
     for convert in _converters(schema, name):
         for i in present[:2]:
             value = values[i]
@@ -543,7 +580,7 @@ def induce_field(
                 if hit.substring and pattern is None:
                     continue
                 extra = 0.5 if hit.mode.startswith("@") and convert != "absolute" else 0.0
-                for query, base_cost in _propose(hit, many, avoid):
+                for query, base_cost in _propose(hit, many, labels):
                     cost = base_cost + extra
                     candidates[
                         Rule(

@@ -51,7 +51,10 @@ class ScrapecSpiderMiddleware:
         )
         if response.meta.get("scrapec_probe") and outcome.template:
             if outcome.status == "ok":
-                self._remember_render(outcome.template)
+                # evidence only when the parser that failed the static page passes the rendered
+                # one: a version published meanwhile may simply parse both
+                if outcome.version == response.meta.get("scrapec_probe_version"):
+                    self._remember_render(outcome.template)
             else:
                 self._failed_probes[outcome.template] = (
                     self._failed_probes.get(outcome.template, 0) + 1
@@ -77,7 +80,11 @@ class ScrapecSpiderMiddleware:
         if response.request is None:
             return None
         meta = {k: v for k, v in response.meta.items() if k.startswith("scrapec")}
-        meta.update(playwright=True, scrapec_probe=True)
+        try:
+            version = self.runtime.registry.info(key).active if template else None
+        except RegistryError:
+            version = None
+        meta.update(playwright=True, scrapec_probe=True, scrapec_probe_version=version)
         self.runtime.stats["render_probes"] += 1
         return response.request.replace(meta=meta, dont_filter=True)
 
