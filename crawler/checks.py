@@ -3,7 +3,8 @@
 A string value is grounded when, after HTML-entity decoding and whitespace folding, it occurs in
 the page: in its source (text and attribute values) or in its text with tags taken out. Fields
 the schema marks ``"x-derived": true`` (ISO dates, absolute URLs, currency codes) are exempt.
-Numbers are grounded when their digits occur in the page text.
+Numbers are grounded when the page writes them as a number (``1,299.50`` grounds 1299.5 but
+not 99).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 from crawler.parsing import Page
 from crawler.schemas import Schema
 
-__all__ = ["PageText", "grounding_errors"]
+__all__ = ["PageText", "grounding_errors", "shown_share"]
 
 _WS = re.compile(r"\s+")
 _NUM_SEPARATORS = re.compile(r"[\s,.'\u00a0\u202f]")
+# a number as written: digits with thousands or decimal separators between them
+_NUMBER = re.compile(r"\d(?:[\d,.'\u00a0\u202f]*\d)?")
 
 
 def fold(value: str) -> str:
@@ -32,7 +35,7 @@ class PageText:
         self.page = page
         self._source: str | None = None
         self._text: str | None = None
-        self._digits: str | None = None
+        self._numbers: set[str] | None = None
 
     @property
     def source(self) -> str:
@@ -48,10 +51,11 @@ class PageText:
         return self._text
 
     @property
-    def digits(self) -> str:
-        if self._digits is None:
-            self._digits = _NUM_SEPARATORS.sub("", self.text)
-        return self._digits
+    def numbers(self) -> set[str]:
+        """The digits of every number written in the page (``£1,299.50`` gives ``129950``)."""
+        if self._numbers is None:
+            self._numbers = {_NUM_SEPARATORS.sub("", m) for m in _NUMBER.findall(self.text)}
+        return self._numbers
 
     def contains(self, value: str) -> bool:
         needle = fold(value)
@@ -62,13 +66,15 @@ class PageText:
         return needle in self.source or needle in self.text
 
     def contains_number(self, value: float | int) -> bool:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        digits = _NUM_SEPARATORS.sub("", str(value)).lstrip("-")
-        if digits in self.digits:
-            return True
-        # 12.5 may be printed 12.50
-        return isinstance(value, float) and _NUM_SEPARATORS.sub("", f"{value:.2f}") in self.digits
+        """Whether the page writes this number as a number of its own (``99`` is not grounded
+        by ``1,299``), in any of its usual spellings: 12, 12.0, 12.00; 12.5, 12.50."""
+        value = abs(value)
+        spellings = {f"{value:.1f}", f"{value:.2f}"}
+        if float(value).is_integer():
+            spellings.add(str(int(value)))
+        else:
+            spellings.add(repr(float(value)))
+        return any(_NUM_SEPARATORS.sub("", s) in self.numbers for s in spellings)
 
 
 def grounding_errors(
@@ -96,3 +102,29 @@ def grounding_errors(
 
 def _short(value: Any) -> Any:
     return value[:80] + "…" if isinstance(value, str) and len(value) > 80 else value
+
+
+def shown_share(item: dict[str, Any], page: Page) -> float:
+    """The share of an item's text values (3 characters or more) that a page shows as visible
+    text, scripts and templates left out: near 1 when the page carries the item's data in its
+    markup, near 0 when a script has yet to put it there."""
+    root = page.selector.root
+    if root is None:
+        return 0.0
+    shown = fold(
+        " ".join(
+            root.xpath(
+                "//body//text()[not(ancestor::script or ancestor::style or ancestor::template"
+                " or ancestor::noscript)]"
+            )
+        )
+    )
+    values = [
+        fold(v)
+        for value in item.values()
+        for v in (value if isinstance(value, list) else [value])
+        if isinstance(v, str) and len(fold(v)) >= 3 and not v.startswith(("http://", "https://"))
+    ]
+    if not values:
+        return 0.0
+    return sum(v in shown for v in values) / len(values)

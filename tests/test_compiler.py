@@ -146,3 +146,70 @@ def test_induce_on_swde_seeds_is_exact_on_unseen_pages(swde: Path) -> None:
                 want = truth.get(name)
                 wrong += swde_norm(got) != swde_norm(want)
         assert wrong == 0, site_dir.name
+
+
+def _ld_page(stock_text: str) -> Page:
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": "Juniper Stand Mixer",
+        "image": "/img/7.png",
+        "sku": "JU-7",
+        "offers": {
+            "@type": "Offer",
+            "price": "129.00",
+            "priceCurrency": "GBP",
+            "availability": "https://schema.org/InStock",
+        },
+    }
+    html = (
+        '<html><head><script type="application/ld+json">'
+        + json.dumps(data)
+        + "</script></head><body><h1>Juniper Stand Mixer</h1><p>£129.00</p>"
+        + f'<p class="stock">{stock_text}</p><img src="/img/7.png"><span>JU-7</span></body></html>'
+    )
+    return Page(html, "http://shop.test/p/7.html")
+
+
+def test_structured_labels_map_json_ld_as_the_page_writes_it() -> None:
+    from crawler.compiler.labels import structured_labels
+
+    schema = load_schema("product")
+    labels = structured_labels(_ld_page("In stock"), schema)
+    assert labels["name"] == "Juniper Stand Mixer" and labels["sku"] == "JU-7"
+    assert labels["price"] == 129.0 and labels["currency"] == "GBP"
+    assert labels["image"] == "http://shop.test/img/7.png"
+    assert labels["availability"] == "In stock", "the enumeration as the page writes it"
+    # the page writes its stock its own way: the schema.org code is not a label of that text
+    assert "availability" not in structured_labels(_ld_page("Only 4 left in stock"), schema)
+
+
+def test_partial_labels_on_a_redesign_generalise_to_every_page() -> None:
+    """Labels from a redesign are partial (here: the currency is known on one page only). The
+    currency is read with the price, and the name of a product that recurs in a 'customers also
+    viewed' carousel is never taken for a label: the parser is right on pages it never saw."""
+    from crawler.demo.site import DemoSite
+
+    site = DemoSite(redesign=True)
+    schema = load_schema("product")
+    paths = site.detail_paths("shop.demo/product")
+    samples = []
+    for n, path in enumerate(paths[:3]):
+        truth = site.truth(path)
+        assert truth is not None
+        item = dict(truth[1])
+        if n:
+            item.pop("currency")
+        samples.append((Page(site.render(path)[2], site.url(path)), item))
+    result = induce("shop.demo/product", schema, samples, partial=True)
+    rules = {f.name: f.rule for f in result.fields}
+    currency_rule, price_rule = rules["currency"], rules["price"]
+    assert currency_rule is not None and price_rule is not None
+    assert currency_rule.query == price_rule.query
+    for path in paths[3:40]:
+        page = Page(site.render(path)[2], site.url(path))
+        truth = site.truth(path)
+        assert truth is not None
+        for name, rule in rules.items():
+            assert rule is not None
+            assert rule.apply(page) == truth[1].get(name), (path, name)

@@ -366,6 +366,7 @@ class _Labels:
         self.avoid = avoid
         self.indexes = indexes
         self.slugs = frozenset(_slug(v) for v in avoid if v)
+        self.required_on: Sequence[_PageIndex] = ()  # pages that show the field: each has its label
         self._seen: dict[str, bool] = {}
 
     def of(self, el: Any) -> str | None:
@@ -378,7 +379,9 @@ class _Labels:
             return value
         known = self._seen.get(value)
         if known is None:
-            known = self._seen[value] = sum(i.has_text(value) for i in self.indexes) >= 2
+            known = self._seen[value] = sum(i.has_text(value) for i in self.indexes) >= 2 and all(
+                i.has_text(value) for i in self.required_on
+            )
         return value if known else None
 
 
@@ -536,9 +539,11 @@ def induce_field(
     samples: Sequence[tuple[Page, dict[str, Any]]],
     indexes: list[_PageIndex],
     partial: bool = False,
+    numbers: Sequence[Rule] = (),
 ) -> FieldResult:
     """The cheapest rule exact on every sample; with ``partial``, a sample whose item lacks the
-    field does not know it (a labeller's gap), so it is not checked there."""
+    field does not know it (a labeller's gap), so it is not checked there. ``numbers`` are the
+    rules chosen for number fields: a currency is first looked for in the text of a price."""
     many = schema.is_list(name)
     # the values of the sample items are data, never labels ("In stock" is not a label); every
     # page counts here, also those whose labels do not know this field
@@ -559,8 +564,13 @@ def induce_field(
     present = [i for i, v in enumerate(values) if v not in (None, [], "")]
     if not present:
         return FieldResult(name, None, len(samples), len(samples), note="no sample has a value")
+    labels.required_on = [indexes[i] for i in present]
     candidates: dict[Rule, None] = {}
     for convert in _converters(schema, name):
+        if convert == "currency":  # "£35.99": the currency stands with the amount
+            for rule in numbers:
+                if rule.kind != "ld":
+                    candidates[Rule(rule.query, "text", "currency", cost=0.5)] = None
         for i in present[:2]:
             value = values[i]
             target = value[0] if many and isinstance(value, list) else value
@@ -632,11 +642,16 @@ def induce(
     indexes = [_PageIndex(page) for page, _ in samples]
     result = Induction(template, schema)
     names = list(schema.properties) or sorted({k for _, item in samples for k in item})
-    for name in names:
-        field_result = induce_field(name, schema, samples, indexes, partial)
-        result.fields.append(field_result)
+    numbers: list[Rule] = []
+    done: dict[str, FieldResult] = {}
+    # number fields first: their rules are candidates for a currency
+    for name in sorted(names, key=lambda n: schema.field_type(n) not in ("number", "integer")):
+        field_result = done[name] = induce_field(name, schema, samples, indexes, partial, numbers)
+        if field_result.rule is not None and field_result.rule.convert == "number":
+            numbers.append(field_result.rule)
         if progress:
             state = "ok" if field_result.ok else f"{field_result.exact}/{field_result.total}"
             progress(f"induce {template} {name}: {state}")
+    result.fields = [done[name] for name in names]
     result.seconds = time.perf_counter() - start
     return result

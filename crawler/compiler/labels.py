@@ -105,18 +105,20 @@ def _slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]", "", value.lower())
 
 
-def _as_written(page: Page, value: str) -> str:
+def _as_written(page: Page, value: str) -> str | None:
     """A structured value as the page writes it: ``https://schema.org/InStock`` is ``In stock``
-    when the page shows that text (schema.org enumerations are URLs)."""
-    if PageText(page).contains(value) and not value.startswith(("http://", "https://")):
+    when the page shows that text (schema.org enumerations are URLs). An enumeration the page
+    does not write (it shows "Only 4 left in stock") is a code, not a label of a text field."""
+    enumeration = value.startswith(("http://", "https://"))
+    if not enumeration and PageText(page).contains(value):
         return value
     want = _slug(value.rstrip("/").rsplit("/", 1)[-1])
     if not want:
-        return value
+        return None if enumeration else value
     for text in page.xpath("//body//text()[string-length(normalize-space()) < 60]").getall():
         if _slug(text) == want:
             return clean(text) or value
-    return value
+    return None if enumeration else value
 
 
 def structured_labels(page: Page, schema: Schema) -> dict[str, Any]:
@@ -140,8 +142,13 @@ def structured_labels(page: Page, schema: Schema) -> dict[str, Any]:
             values = [
                 v for v in (_convert(schema, name, r, page) for r in raw) if v not in (None, "")
             ]
-            if values and not schema.is_derived(name) and schema.field_type(name) == "string":
-                values = [_as_written(page, v) for v in values]
+            if (
+                values
+                and not schema.is_derived(name)
+                and schema.field_type(name) == "string"
+                and schema.properties.get(name, {}).get("format") != "uri"
+            ):
+                values = [w for w in (_as_written(page, v) for v in values) if w]
             if values:
                 labels[name] = values if schema.is_list(name) else values[0]
                 break

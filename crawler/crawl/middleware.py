@@ -9,11 +9,14 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
+from crawler.checks import shown_share
 from crawler.crawl.runtime import publish_stats, runtime_for
 from crawler.exceptions import RegistryError
+from crawler.parsing import Page
 from crawler.runtime import PageOutcome, Runtime
 
 MAX_FAILED_PROBES = 3
+MAX_STATIC_KEPT = 200  # static copies kept in memory while their rendered copies are fetched
 
 
 class ScrapecSpiderMiddleware:
@@ -35,6 +38,7 @@ class ScrapecSpiderMiddleware:
         self.render_probe = crawler.settings.getbool("SCRAPEC_RENDER_PROBE", True)
         self._failed_probes: dict[str, int] = {}
         self.emitted: set[str] = set()  # URLs whose item went out: a URL is never emitted twice
+        self._static: dict[str, tuple[bytes, str]] = {}  # static copies of pages being probed
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScrapecSpiderMiddleware:
@@ -49,11 +53,16 @@ class ScrapecSpiderMiddleware:
         outcome = self.runtime.process(
             response.body, response.url, response.encoding, template, item_page
         )
+        static = (
+            self._static.pop(response.url, None) if response.meta.get("scrapec_probe") else None
+        )
         if response.meta.get("scrapec_probe") and outcome.template:
             if outcome.status == "ok":
                 # evidence only when the parser that failed the static page passes the rendered
-                # one: a version published meanwhile may simply parse both
-                if outcome.version == response.meta.get("scrapec_probe_version"):
+                # one (a version published meanwhile may parse both) and the static page lacked
+                # the data (not a page that changed between the two fetches)
+                same = outcome.version == response.meta.get("scrapec_probe_version")
+                if same and not self._static_shows(static, outcome):
                     self._remember_render(outcome.template)
             else:
                 self._failed_probes[outcome.template] = (
@@ -67,7 +76,7 @@ class ScrapecSpiderMiddleware:
         publish_stats(self.crawler, self.runtime)
         return out
 
-    def _probe(self, response: Response, template: str | None) -> Request | None:
+    def _probe(self, response: TextResponse, template: str | None) -> Request | None:
         if (
             not self.render_probe
             or response.meta.get("playwright")
@@ -85,8 +94,19 @@ class ScrapecSpiderMiddleware:
         except RegistryError:
             version = None
         meta.update(playwright=True, scrapec_probe=True, scrapec_probe_version=version)
+        if len(self._static) < MAX_STATIC_KEPT:
+            self._static[response.url] = (response.body, response.encoding)
         self.runtime.stats["render_probes"] += 1
         return response.request.replace(meta=meta, dont_filter=True)
+
+    @staticmethod
+    def _static_shows(static: tuple[bytes, str] | None, outcome: PageOutcome) -> bool:
+        """Whether the static copy already showed most of the rendered item's text: then the
+        parser failed it for another reason (the site changed between the two fetches), and
+        the browser is not what fixed it."""
+        if static is None or outcome.item is None:
+            return False
+        return shown_share(outcome.item, Page(static[0], outcome.url, static[1])) >= 0.5
 
     def _remember_render(self, template: str) -> None:
         registry = self.runtime.registry
