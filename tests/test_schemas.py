@@ -45,3 +45,56 @@ def test_bad_schema_input(tmp_path: Path) -> None:
     array.write_text(json.dumps({"type": "array"}))
     with pytest.raises(SchemaError, match='must have "type": "object"'):
         load_schema(str(array))
+
+
+def test_fast_path_never_calls_an_invalid_item_valid() -> None:
+    """The compiled checker answers "valid" only where jsonschema does, over odd values too."""
+    import random
+
+    from crawler.schemas import schema_names
+
+    rng = random.Random(11)
+    odd: list[object] = [
+        None,
+        True,
+        False,
+        0,
+        1,
+        -1,
+        2.5,
+        -0.5,
+        1.0,
+        float("nan"),
+        float("inf"),
+        "",
+        "x",
+        "GBP",
+        "gbp",
+        "2026-02-30",
+        "2026-02-03",
+        "http://a.test/x",
+        "not a url",
+        [],
+        ["a"],
+        [1],
+        ["a", ""],
+        {},
+        {"a": 1},
+        "a" * 300,
+    ]
+    for name in schema_names():
+        schema = load_schema(name)
+        assert schema.fast is not None, f"{name}: the shipped schemas take the fast path"
+        fields = list(schema.properties) + ["unknown_field"]
+        for _ in range(3000):
+            item = {f: rng.choice(odd) for f in rng.sample(fields, rng.randint(0, len(fields)))}
+            if schema.fast(item):
+                assert schema.validator.is_valid(item), (name, item)
+                assert schema.errors(item) == []
+    product = load_schema("product")
+    assert product.fast is not None
+    assert product.fast({"name": "Mixer", "price": 12.5, "currency": "GBP", "rating": 4})
+    assert not product.fast({"name": "Mixer", "price": -1})
+    assert product.errors({"name": "Mixer", "price": -1}) == [
+        "price: -1 is less than the minimum of 0 ($.price)"
+    ]
