@@ -197,10 +197,11 @@ class Runtime:
             name: str | None = template or self.registry.route(url, None, page).template
         except RoutingError:
             name = self._new_template(page)
-        if name is None and not item_page:
-            pending = self._new_from_structured_data(page)
+        if name is None:
+            pending = self._new_from_structured_data(page, item_page)
             if pending is not None:
                 return pending
+        if name is None and not item_page:
             self.stats["navigation"] += 1
             return PageOutcome(url, None, "skipped")
         if name is None:
@@ -208,7 +209,8 @@ class Runtime:
                 page,
                 f"new/{site_of(url) or 'unknown'}",
                 f"no template fits {url!r} and none could be compiled: add fixtures "
-                f"(scrapec fixture save {url} --template SITE/NAME) and run scrapec compile",
+                f"(scrapec fixture save {url} --template SITE/NAME) and run scrapec compile, "
+                "or configure an LLM (SCRAPEC_LLM_MODEL) to label new templates",
             )
         if name in self._suspect:
             # value drift: items that pass the checks may still be wrong (a selector that now
@@ -661,16 +663,18 @@ class Runtime:
         self.stats["compiled"] += 1
         return best
 
-    def _new_from_structured_data(self, page: Page) -> PageOutcome | None:
-        """A page that states an item of the schema in structured data, on a site with no
-        template yet: hold it under ``<site>/<schema>``; with enough such pages, that template is
-        compiled from their structured-data labels."""
+    def _new_from_structured_data(self, page: Page, item_page: bool = False) -> PageOutcome | None:
+        """A page of a site with no template yet that states an item of the schema in
+        structured data — or, with an LLM configured, that the crawl says is an item page: hold
+        it under ``<site>/<schema>``; with enough such pages, that template is compiled from
+        their structured-data labels, or from labels the LLM gives (grounded in the page)."""
         if self.schema is None:
             return None
         from crawler.compiler.labels import structured_labels
 
         labels = structured_labels(page, self.schema)
-        if not labels or not set(self.schema.required) <= set(labels):
+        stated = bool(labels) and set(self.schema.required) <= set(labels)
+        if not stated and not (item_page and self._llm_configured() is not None):
             return None
         template = f"{site_of(page.url) or 'unknown'}/{self.schema.name}"
         outcome = self._hold(

@@ -127,6 +127,68 @@ def test_llm_down_pages_quarantined_then_replay_recovers(tmp_path: Path) -> None
     assert Runtime(tmp_path / "reg").store.pages("quarantine") == []
 
 
+# a parser for the product page of layout "a", as a model would write it
+LAYOUT_A = '''"""shop.test/product, schema product."""
+from crawler.parsing import Page, absolute, currency, labelled, number, text
+
+
+def parse(page: Page) -> dict:
+    return {
+        "name": text(page.css("h1.title")),
+        "price": number(text(page.css("p.price"))),
+        "currency": currency(text(page.css("p.price"))),
+        "sku": text(page.xpath('//th[.="SKU"]/following-sibling::td')),
+        "brand": text(page.xpath('//th[.="Brand"]/following-sibling::td')),
+        "image": absolute(page, page.css("img.photo::attr(src)").get()),
+    }
+'''
+
+
+def test_new_template_without_fixtures_or_structured_data_is_labelled_by_the_llm(
+    tmp_path: Path,
+) -> None:
+    """Item pages of a site nobody wrote fixtures for and that states nothing in JSON-LD: the
+    runtime holds them, the LLM labels two (grounded), writes the parser, the gate passes it."""
+    script = [
+        json.dumps(product_item(1)),
+        json.dumps({**product_item(2), "brand": "Made Up Brand"}),  # not in the page: dropped
+        code_answer(LAYOUT_A),
+    ]
+    with ScriptedLLM(script) as llm:
+        generator = LLMGenerator(
+            LLMConfig(
+                model="openai/scripted",
+                api_base=llm.url + "/v1",
+                api_key="test",
+                backoff=0.01,
+                cache_dir=str(tmp_path / "cache"),
+            )
+        )
+        runtime = Runtime(tmp_path / "reg", schema="product", llm=generator)
+        outcomes = [runtime.process(product_page(i), url(i), item_page=True) for i in (1, 2, 3)]
+        calls = llm.calls
+        labelled_prompts = [json.dumps(r) for r in llm.requests[:2]]
+    assert [o.status for o in outcomes[:2]] == ["held", "held"]
+    released = {o.url: o.item for o in outcomes[2].all()}
+    assert released == {url(i): product_item(i) for i in (1, 2, 3)}
+    assert calls == 3
+    assert "Widget 1 Deluxe" in labelled_prompts[0]
+    info = json.loads((tmp_path / "reg" / T / "parser.json").read_text())
+    assert info["active"] == 1 and info["versions"]["1"]["generator"] == "llm:openai/scripted"
+    assert runtime.process(product_page(4), url(4), item_page=True).item == product_item(4)
+    runtime.close()
+
+
+def test_new_item_page_without_any_labeller_is_quarantined_with_what_to_do(tmp_path: Path) -> None:
+    runtime = Runtime(tmp_path / "reg", schema="product", llm=None)
+    outcome = runtime.process(product_page(1), url(1), item_page=True)
+    assert outcome.status == "quarantined"
+    (meta,) = runtime.store.pages("quarantine")
+    assert "scrapec fixture save" in meta["reason"] and "SCRAPEC_LLM_MODEL" in meta["reason"]
+    assert runtime.process(product_page(2), url(2)).status == "skipped", "navigation"
+    runtime.close()
+
+
 def _crawl(tmp_path: Path, base: str, feed: str) -> subprocess.Popen[str]:
     cmd = [
         sys.executable,
