@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import Decimal
 from typing import Any
 
 from crawler.parsing import Page
@@ -20,8 +21,8 @@ __all__ = ["PageText", "grounding_errors", "shown_share"]
 
 _WS = re.compile(r"\s+")
 _NUM_SEPARATORS = re.compile(r"[\s,.'\u00a0\u202f]")
-# a number as written: digits with thousands or decimal separators between them
-_NUMBER = re.compile(r"\d(?:[\d,.'\u00a0\u202f]*\d)?")
+# a run of written numbers: digits with thousands or decimal separators (spaces too) between them
+_NUMBER_RUN = re.compile(r"\d[\d,.'\s\u00a0\u202f]*")
 
 
 def fold(value: str) -> str:
@@ -52,9 +53,17 @@ class PageText:
 
     @property
     def numbers(self) -> set[str]:
-        """The digits of every number written in the page (``£1,299.50`` gives ``129950``)."""
+        """The digits of every number the page writes, as digit strings: ``£1,299.50`` gives
+        ``129950``. Digit groups split by spaces or by markup (``1 299 €``, ``£<b>12</b>.99``)
+        are joined as well as kept apart, up to four groups."""
         if self._numbers is None:
-            self._numbers = {_NUM_SEPARATORS.sub("", m) for m in _NUMBER.findall(self.text)}
+            found: set[str] = set()
+            for run in _NUMBER_RUN.findall(self.text):
+                groups = [g for g in (_NUM_SEPARATORS.sub("", part) for part in run.split()) if g]
+                for i in range(len(groups)):
+                    for j in range(i + 1, min(i + 4, len(groups)) + 1):
+                        found.add("".join(groups[i:j]))
+            self._numbers = found
         return self._numbers
 
     def contains(self, value: str) -> bool:
@@ -67,13 +76,13 @@ class PageText:
 
     def contains_number(self, value: float | int) -> bool:
         """Whether the page writes this number as a number of its own (``99`` is not grounded
-        by ``1,299``), in any of its usual spellings: 12, 12.0, 12.00; 12.5, 12.50."""
+        by ``1,299``), in any of its usual spellings: 12, 12.0, 12.00; 12.5, 12.50, 12.500."""
         value = abs(value)
-        spellings = {f"{value:.1f}", f"{value:.2f}"}
+        spellings = {f"{value:.1f}", f"{value:.2f}", f"{value:.3f}"}
         if float(value).is_integer():
             spellings.add(str(int(value)))
         else:
-            spellings.add(repr(float(value)))
+            spellings.add(format(Decimal(repr(float(value))), "f"))  # 1.234e-05: 0.00001234
         return any(_NUM_SEPARATORS.sub("", s) in self.numbers for s in spellings)
 
 
@@ -105,9 +114,9 @@ def _short(value: Any) -> Any:
 
 
 def shown_share(item: dict[str, Any], page: Page) -> float:
-    """The share of an item's text values (3 characters or more) that a page shows as visible
-    text, scripts and templates left out: near 1 when the page carries the item's data in its
-    markup, near 0 when a script has yet to put it there."""
+    """The share of an item's text (values of 3 characters or more, by length) that a page
+    shows as visible text, scripts and templates left out: near 1 when the page carries the
+    item's data in its markup, near 0 when a script has yet to put it there."""
     root = page.selector.root
     if root is None:
         return 0.0
@@ -125,6 +134,9 @@ def shown_share(item: dict[str, Any], page: Page) -> float:
         for v in (value if isinstance(value, list) else [value])
         if isinstance(v, str) and len(fold(v)) >= 3 and not v.startswith(("http://", "https://"))
     ]
-    if not values:
+    total = sum(len(v) for v in values)
+    if not total:
         return 0.0
-    return sum(v in shown for v in values) / len(values)
+    # weighted by length: a shell's header or menu may well name the company or the city, but
+    # not the title and the description
+    return sum(len(v) for v in values if v in shown) / total

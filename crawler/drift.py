@@ -57,6 +57,7 @@ class TemplateStats:
             for name, value in self.recent[0].items():
                 if _filled(value):
                     self.filled[name] -= 1
+        item = dict(item)  # the caller's dict may change later; the counts must not
         self.recent.append(item)
         for name in self.runs.keys() - item.keys():
             self.runs[name] = (None, 0)

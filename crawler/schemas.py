@@ -124,6 +124,8 @@ _ITEM_KEYWORDS = _ANNOTATIONS | {
 
 
 def _fast_validator(document: dict[str, Any], validator: Any) -> Callable[[Any], bool] | None:
+    if document.get("type") != "object":
+        return None
     if any(k not in _ITEM_KEYWORDS and not k.startswith("x-") for k in document):
         return None
     extra = document.get("additionalProperties", True)

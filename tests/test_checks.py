@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from crawler.checks import grounding_errors, shown_share
+import pytest
+
+from crawler.checks import PageText, grounding_errors, shown_share
 from crawler.parsing import Page
 from crawler.schemas import load_schema
 
@@ -45,3 +47,34 @@ def test_shown_share_tells_markup_data_from_script_data() -> None:
     )
     assert shown_share(item, scripted) == 0.0
     assert shown_share({}, PAGE) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [
+        ("1 299 €", 1299),
+        ("1&nbsp;299,00&nbsp;€", 1299.0),
+        ("1\u202f299,50 €", 1299.5),
+        ("£<span>12</span><sup>.99</sup>", 12.99),
+        (
+            '<span class="whole">1,299<span class="dot">.</span></span>'
+            '<span class="fraction">99</span>',
+            1299.99,
+        ),
+        ("12.500 KWD", 12.5),
+        ("0.00001234 BTC", 1.234e-05),
+        ("1.299,00 €", 1299.0),
+        ("$0.99", 0.99),
+        ("1'299.50", 1299.5),
+        ("-5 °C", -5),
+    ],
+)
+def test_numbers_as_pages_write_them_are_grounded(written: str, value: float) -> None:
+    page = Page(f"<html><body><p>{written}</p></body></html>")
+    assert PageText(page).contains_number(value)
+
+
+@pytest.mark.parametrize(("written", "value"), [("£1,299.50", 99), ("$0.99", 99), ("£12.99", 1)])
+def test_a_number_inside_another_is_not_grounded(written: str, value: float) -> None:
+    page = Page(f"<html><body><p>{written}</p></body></html>")
+    assert not PageText(page).contains_number(value)

@@ -80,3 +80,15 @@ def test_window_counts_match_a_recount_of_the_window() -> None:
                     break
                 run += 1
             assert min(stats.runs.get(name, (None, 0))[1], len(recent)) == run, (n, name)
+
+
+def test_items_changed_by_the_caller_later_do_not_upset_the_counts() -> None:
+    monitor = DriftMonitor(window=5)
+    monitor.set_baseline(T, [item(i) for i in range(5)])
+    for i in range(20):
+        one = item(i)
+        monitor.observe(T, f"p{i}", one, [])
+        one["_url"] = f"p{i}"  # a caller annotating the item it got back
+        one.pop("price")
+    stats = monitor.stats(T)
+    assert stats.filled["price"] == 5 and "_url" not in stats.filled

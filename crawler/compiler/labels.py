@@ -105,20 +105,21 @@ def _slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]", "", value.lower())
 
 
+_SCHEMA_ORG = re.compile(r"https?://(www\.)?schema\.org/", re.IGNORECASE)
+
+
 def _as_written(page: Page, value: str) -> str | None:
     """A structured value as the page writes it: ``https://schema.org/InStock`` is ``In stock``
     when the page shows that text (schema.org enumerations are URLs). An enumeration the page
     does not write (it shows "Only 4 left in stock") is a code, not a label of a text field."""
-    enumeration = value.startswith(("http://", "https://"))
-    if not enumeration and PageText(page).contains(value):
-        return value
+    if not _SCHEMA_ORG.match(value):
+        return value  # grounding decides whether the page has it
     want = _slug(value.rstrip("/").rsplit("/", 1)[-1])
-    if not want:
-        return None if enumeration else value
-    for text in page.xpath("//body//text()[string-length(normalize-space()) < 60]").getall():
-        if _slug(text) == want:
-            return clean(text) or value
-    return None if enumeration else value
+    if want:
+        for text in page.xpath("//body//text()[string-length(normalize-space()) < 60]").getall():
+            if _slug(text) == want:
+                return clean(text) or value
+    return None
 
 
 def structured_labels(page: Page, schema: Schema) -> dict[str, Any]:

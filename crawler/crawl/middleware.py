@@ -17,6 +17,8 @@ from crawler.runtime import PageOutcome, Runtime
 
 MAX_FAILED_PROBES = 3
 MAX_STATIC_KEPT = 200  # static copies kept in memory while their rendered copies are fetched
+# a static copy: body, encoding, and the item the parser read from it (None: nothing)
+StaticCopy = tuple[bytes, str, dict[str, Any] | None]
 
 
 class ScrapecSpiderMiddleware:
@@ -38,7 +40,7 @@ class ScrapecSpiderMiddleware:
         self.render_probe = crawler.settings.getbool("SCRAPEC_RENDER_PROBE", True)
         self._failed_probes: dict[str, int] = {}
         self.emitted: set[str] = set()  # URLs whose item went out: a URL is never emitted twice
-        self._static: dict[str, tuple[bytes, str]] = {}  # static copies of pages being probed
+        self._static: dict[str, StaticCopy] = {}  # static copies of pages being probed
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScrapecSpiderMiddleware:
@@ -94,19 +96,41 @@ class ScrapecSpiderMiddleware:
         except RegistryError:
             version = None
         meta.update(playwright=True, scrapec_probe=True, scrapec_probe_version=version)
-        if len(self._static) < MAX_STATIC_KEPT:
-            self._static[response.url] = (response.body, response.encoding)
+        while len(self._static) >= MAX_STATIC_KEPT:  # probes that never came back
+            del self._static[next(iter(self._static))]
+        self._static[response.url] = (
+            response.body,
+            response.encoding,
+            self._static_item(response, template),
+        )
         self.runtime.stats["render_probes"] += 1
         return response.request.replace(meta=meta, dont_filter=True)
 
+    def _static_item(self, response: TextResponse, template: str | None) -> dict[str, Any] | None:
+        """What the current parser reads from the static copy (None when it reads nothing)."""
+        if template is None:
+            return None
+        page = Page(response.body, response.url, response.encoding)
+        return self.runtime.extractor.extract_page(page, template).item
+
     @staticmethod
-    def _static_shows(static: tuple[bytes, str] | None, outcome: PageOutcome) -> bool:
-        """Whether the static copy already showed most of the rendered item's text: then the
-        parser failed it for another reason (the site changed between the two fetches), and
-        the browser is not what fixed it."""
+    def _static_shows(static: StaticCopy | None, outcome: PageOutcome) -> bool:
+        """Whether the static copy already showed the data its parse lacked: then the parser
+        failed it for another reason (the site changed between the two fetches), and the
+        browser is not what fixed it. Only the fields the static parse missed are looked for, so
+        a page shell whose navigation happens to name a city or a brand does not count."""
         if static is None or outcome.item is None:
             return False
-        return shown_share(outcome.item, Page(static[0], outcome.url, static[1])) >= 0.5
+        body, encoding, static_item = static
+        known = static_item or {}
+        missed = {
+            k: v
+            for k, v in outcome.item.items()
+            if known.get(k) in (None, "", []) and v != known.get(k)
+        }
+        if not missed:
+            return True  # the static parse already had everything the rendered one has
+        return shown_share(missed, Page(body, outcome.url, encoding)) >= 0.5
 
     def _remember_render(self, template: str) -> None:
         registry = self.runtime.registry
