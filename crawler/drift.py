@@ -46,10 +46,10 @@ class TemplateStats:
     baseline: dict[str, float] = field(default_factory=dict)  # field -> fill rate when healthy
     recent: deque[dict[str, Any]] = field(default_factory=deque)
     reported: set[tuple[str, str | None]] = field(default_factory=set)
-    filled: dict[str, int] = field(default_factory=dict)  # field -> items of ``recent`` filling it
-    runs: dict[str, tuple[Any, int]] = field(
-        default_factory=dict
-    )  # field -> (value, times in a row)
+    # field -> how many items of ``recent`` fill it
+    filled: dict[str, int] = field(default_factory=dict)
+    # field -> (its latest value, how many items in a row had that value)
+    runs: dict[str, tuple[Any, int]] = field(default_factory=dict)
 
     def add(self, item: dict[str, Any]) -> None:
         """Append an item to the window, keeping the fill counts and value runs up to date."""
@@ -114,7 +114,7 @@ class DriftMonitor:
             return
         names = {k for item in items for k in item}
         self.stats(template).baseline = {
-            n: sum(1 for i in items if i.get(n) not in (None, "", [])) / len(items) for n in names
+            n: sum(1 for i in items if _filled(i.get(n))) / len(items) for n in names
         }
 
     def reset(self, template: str) -> None:
@@ -155,7 +155,7 @@ class DriftMonitor:
             event(kind, name, error)
         usual = [n for n, rate in stats.baseline.items() if rate >= 0.8]
         if usual:
-            have = [n for n in usual if item.get(n) not in (None, "", [])]
+            have = [n for n in usual if _filled(item.get(n))]
             if len(have) < len(usual) * self.emptied_share:
                 lost = sorted(set(usual) - set(have))
                 event(
@@ -186,11 +186,11 @@ class DriftMonitor:
                 )
         if size <= self.constant_after:
             return
+        recent = list(stats.recent)
         for name in stats.baseline:
-            key, count = stats.runs.get(name, (None, 0))
+            count = stats.runs.get(name, (None, 0))[1]
             if count < self.constant_after:
                 continue
-            recent = list(stats.recent)
             earlier = [_value_key(i.get(name)) for i in recent[: -self.constant_after]]
             # only a field that was (nearly) unique page to page: a title, not a stock status
             if len(set(earlier)) >= 0.8 * len(earlier):

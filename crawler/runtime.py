@@ -18,7 +18,6 @@ Regeneration is single-flight per template across processes (a lock in the regis
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -86,6 +85,22 @@ def _slug(template: str) -> str:
     return template.replace("/", "__")
 
 
+def _held_fixture(
+    template: str, meta: dict[str, Any], schema: Schema, labels: dict[str, Any], html: str
+) -> Fixture:
+    """A held page with the labels some labeller gave it, as a partial fixture (a field it
+    lacks is unknown, not empty)."""
+    return Fixture(
+        Path(meta["path"]).parent,
+        template,
+        meta["url"],
+        schema.name,
+        labels,
+        partial=True,
+        source=html,
+    )
+
+
 class PageStore:
     """Held and quarantined pages on disk: ``<root>/{held,quarantine}/<template>/<key>.{html,json}``."""
 
@@ -104,13 +119,12 @@ class PageStore:
         return folder / f"{key}.json"
 
     def remove(self, kind: str, template: str, url: str) -> None:
-        folder = os.path.join(self.root, kind, _slug(template))
-        if not os.path.isdir(folder):  # the common case, one stat: nothing of this kind was kept
+        folder = self._folder(kind, template)
+        if not folder.is_dir():  # the common case, one stat: nothing of this kind was kept
             return
         key = _key(url)
         for suffix in (".json", ".html"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(folder, key + suffix))
+            (folder / f"{key}{suffix}").unlink(missing_ok=True)
 
     def pages(self, kind: str, template: str | None = None) -> list[dict[str, Any]]:
         """Pages of a kind (``held`` or ``quarantine``), oldest first, each with url, template, reason, path."""
@@ -198,7 +212,7 @@ class Runtime:
         except RoutingError:
             name = self._new_template(page)
         if name is None:
-            pending = self._new_from_structured_data(page, item_page)
+            pending = self._new_from_labels(page, item_page)
             if pending is not None:
                 return pending
         if name is None and not item_page:
@@ -438,17 +452,7 @@ class Runtime:
                 known, context_labels(page, contexts, schema), structured_labels(page, schema)
             )
             if labels:
-                samples.append(
-                    Fixture(
-                        Path(meta["path"]).parent,
-                        template,
-                        meta["url"],
-                        schema.name,
-                        labels,
-                        partial=True,
-                        source=html,
-                    )
-                )
+                samples.append(_held_fixture(template, meta, schema, labels, html))
         required = set(schema.required)
         usable = [s for s in samples if required & set(s.expected) or len(s.expected) >= 2]
         baseline = self.monitor.stats(template).baseline
@@ -546,17 +550,7 @@ class Runtime:
             finally:
                 self.stats["llm_calls"] += gen.label_usage.calls - before
             labels = {**labels, **known.get(meta["url"], {})}
-            out.append(
-                Fixture(
-                    Path(meta["path"]).parent,
-                    template,
-                    meta["url"],
-                    schema.name,
-                    labels,
-                    partial=True,
-                    source=html,
-                )
-            )
+            out.append(_held_fixture(template, meta, schema, labels, html))
         return out
 
     def _relabel_generator(self, template: str, tier: str) -> None:
@@ -663,7 +657,7 @@ class Runtime:
         self.stats["compiled"] += 1
         return best
 
-    def _new_from_structured_data(self, page: Page, item_page: bool = False) -> PageOutcome | None:
+    def _new_from_labels(self, page: Page, item_page: bool = False) -> PageOutcome | None:
         """A page of a site with no template yet that states an item of the schema in
         structured data — or, with an LLM configured, that the crawl says is an item page: hold
         it under ``<site>/<schema>``; with enough such pages, that template is compiled from
