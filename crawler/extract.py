@@ -122,8 +122,7 @@ class Extractor:
     def schema_for(self, template: str) -> Schema | None:
         if self.schema is not None:
             return self.schema
-        name = self.registry.info(template).schema
-        return load_schema(name) if name else None
+        return self.registry.info(template).load_schema()
 
     def extract_page(self, page: Page, template: str | None = None) -> Extraction:
         route_similarity = None

@@ -128,6 +128,7 @@ def publish_passed(
         source,
         schema=schema.name,
         schema_hash=schema.digest,
+        schema_document=schema.document,
         generator=generator,
         reason=reason,
         layout=reference_fingerprint(fingerprint(f.page()) for f in fixtures),

@@ -81,9 +81,13 @@ class FieldItem(pytest.Item):
         if item is None:
             raise FixtureMismatch(f"parser failed: {problem}")
         if self.field == "":
-            schema = load_schema(
-                self.fixture.schema or Registry(self.registry).info(self.fixture.template).schema
+            schema = (
+                load_schema(self.fixture.schema)
+                if self.fixture.schema
+                else Registry(self.registry).info(self.fixture.template).load_schema()
             )
+            if schema is None:
+                raise FixtureMismatch(f"no schema known for {self.fixture.template}")
             errors = schema.errors(item) + grounding_errors(item, self.fixture.page(), schema)
             if errors:
                 raise FixtureMismatch("; ".join(errors))

@@ -11,6 +11,7 @@ Old versions stay on disk for :meth:`Registry.rollback`.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from typing import Any
 from crawler.exceptions import BadInput, RegistryError, RoutingError
 from crawler.routing import Route, fingerprint, similarity, site_of, url_key
 from crawler.sandbox import LoadedParser, load_parser, source_hash
+from crawler.schemas import Schema, load_schema
 
 __all__ = ["Registry", "TemplateInfo", "atomic_write", "check_template_id"]
 
@@ -82,6 +84,17 @@ class TemplateInfo:
     @property
     def schema(self) -> str:
         return str(self.data.get("schema", ""))
+
+    def load_schema(self) -> Schema | None:
+        """The schema the active version was compiled against: the copy kept in the template's
+        folder (``schema_file``, so a schema given by path stays with the template), else the
+        shipped schema of that name; None when the template names none."""
+        kept = self.data.get("schema_file")
+        if isinstance(kept, str) and kept:
+            path = self.path.parent / Path(kept).name
+            if path.is_file():
+                return load_schema(path, self.schema or None)
+        return load_schema(self.schema) if self.schema else None
 
     @property
     def reference(self) -> frozenset[str]:
@@ -275,6 +288,7 @@ class Registry:
         generator: str,
         reason: str,
         schema_hash: str = "",
+        schema_document: dict[str, Any] | None = None,
         layout: frozenset[str] | None = None,
         url_pattern: str | None = None,
         fixtures_passed: list[str] | None = None,
@@ -306,6 +320,13 @@ class Registry:
                 if (m := re.match(r"v(\d+)\.py$", p.name))
             ]
             number = max([0, *on_disk, *(int(v) for v in versions)]) + 1
+            schema_file = None
+            if schema_document is not None:
+                text = json.dumps(schema_document, indent=2, sort_keys=True) + "\n"
+                digest = schema_hash or hashlib.sha256(text.encode()).hexdigest()[:16]
+                schema_file = f"schema-{digest}.json"
+                if not (folder / schema_file).is_file():
+                    atomic_write(folder / schema_file, text.encode("utf-8"))
             atomic_write(folder / f"v{number}.py", source.encode("utf-8"))
             versions[str(number)] = {
                 "file": f"v{number}.py",
@@ -313,6 +334,7 @@ class Registry:
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "schema": schema,
                 "schema_hash": schema_hash,
+                "schema_file": schema_file,
                 "source_hash": source_hash(source),
                 "layout": sorted(layout) if layout is not None else None,
                 "fixtures_passed": list(fixtures_passed or []),
@@ -321,6 +343,7 @@ class Registry:
             }
             data["versions"] = versions
             data["schema"] = schema
+            data["schema_file"] = schema_file
             data["active"] = number
             if layout is not None:
                 data["reference_layout"] = sorted(layout)
@@ -355,6 +378,10 @@ class Registry:
                 raise RegistryError(f"{info.path}: no version {version} (have {numbers})")
             data = dict(info.data)
             data["active"] = version
+            chosen = info.version(version)
+            if chosen.get("schema"):
+                data["schema"] = chosen["schema"]
+            data["schema_file"] = chosen.get("schema_file")
             data["reference_layout"] = info.version(version).get("layout") or data.get(
                 "reference_layout", []
             )

@@ -579,9 +579,12 @@ class Runtime:
         if self.schema is not None:
             return self.schema
         try:
-            name = self.registry.info(template).schema
+            kept = self.registry.info(template).load_schema()
         except RegistryError:
-            name = ""
+            kept = None
+        if kept is not None:
+            return kept
+        name = ""
         if not name:
             fixtures = self.fixtures(template)
             name = next((f.schema for f in fixtures if f.schema), "") or ""

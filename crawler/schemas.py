@@ -228,11 +228,21 @@ def schema_names() -> list[str]:
     return sorted(p.stem for p in SCHEMA_DIR.glob("*.json"))
 
 
-def load_schema(name_or_path: str | Path) -> Schema:
-    """A schema by name (``product``) from ``schemas/`` or by path to a ``.json`` file.
+def load_schema(name_or_path: str | Path, name: str | None = None) -> Schema:
+    """A schema by name (``product``) from ``schemas/`` or by path to a ``.json`` file (named
+    ``name`` when given, else after the file).
 
     Raises :class:`SchemaError` naming the file and the problem.
     """
+    key = str(name_or_path) + (f"#{name}" if name else "")
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    if name:
+        schema = load_schema(name_or_path)
+        named = Schema(name, schema.path, schema.document, schema.validator, schema.digest)
+        _cache[key] = named
+        return named
     key = str(name_or_path)
     cached = _cache.get(key)
     if cached is not None:

@@ -47,7 +47,7 @@ def run_fixture_tests(
         try:
             parser = reg.active(name)
             info = reg.info(name)
-            schema = load_schema(info.schema) if info.schema else None
+            schema = info.load_schema()
         except (RegistryError, PolicyViolation, ParserFailed, BadInput) as exc:
             outcome.note = str(exc)
             continue
