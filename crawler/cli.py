@@ -290,6 +290,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
             f"{r.template}: {head} generator={r.generator or '-'} cases={r.cases_passed}/{r.cases} "
             f"llm_calls={r.llm_calls} tokens={r.llm_tokens} cost=${r.llm_cost:.4f} seconds={r.seconds:.2f}"
         )
+        for name, entry in r.fields.items():
+            state = f"LEFT OUT: {entry['missing']}" if "missing" in entry else entry["how"]
+            held = entry.get("held_out")
+            estimate = f", leave-one-out {held:.0%}" if isinstance(held, int | float) else ""
+            print(f"    field {name}: {state} (exact {entry['exact']}{estimate})")
         for line in r.notes:
             print(f"    note: {line}")
         for line in r.report:

@@ -11,6 +11,7 @@ what the next attempt of a generator is fed.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,9 +79,16 @@ class GateReport:
 
 
 def evaluate(
-    parser: LoadedParser, fixtures: list[Fixture], schema: Schema | None, grounding: bool = True
+    parser: LoadedParser,
+    fixtures: list[Fixture],
+    schema: Schema | None,
+    grounding: bool = True,
+    missing: Collection[str] = (),
 ) -> list[CaseResult]:
-    """Run a loaded parser on fixtures and check each item (schema, grounding, expected fields)."""
+    """Run a loaded parser on fixtures and check each item (schema, grounding, expected fields).
+
+    Fields in ``missing`` are declared left out of the parser (optional fields no rule fits):
+    they are not compared, every other field is, one by one."""
     results = []
     for fixture in fixtures:
         page = fixture.page()
@@ -92,12 +100,17 @@ def evaluate(
         errors = schema.errors(item) if schema is not None else []
         if grounding:
             errors += grounding_errors(item, page, schema)
-        results.append(CaseResult(fixture.name, item, fixture.compare(item), errors))
+        diffs = [d for d in fixture.compare(item) if d.field not in missing]
+        results.append(CaseResult(fixture.name, item, diffs, errors))
     return results
 
 
 def run_gate(
-    source: str, fixtures: list[Fixture], schema: Schema | None, template: str
+    source: str,
+    fixtures: list[Fixture],
+    schema: Schema | None,
+    template: str,
+    missing: Collection[str] = (),
 ) -> GateReport:
     """Policy, schema, grounding and every fixture: the one check before publishing."""
     try:
@@ -106,7 +119,12 @@ def run_gate(
         return GateReport(template, policy_error=str(exc))
     except ParserFailed as exc:
         return GateReport(template, policy_error=exc.reason)
-    return GateReport(template, cases=evaluate(parser, fixtures, schema))
+    required = [m for m in missing if schema is not None and m in schema.required]
+    if required:
+        return GateReport(
+            template, policy_error=f"required field left out of the parser: {', '.join(required)}"
+        )
+    return GateReport(template, cases=evaluate(parser, fixtures, schema, missing=missing))
 
 
 def publish_passed(
@@ -119,8 +137,11 @@ def publish_passed(
     generator: str,
     reason: str,
     llm: dict[str, Any] | None = None,
+    fields: dict[str, dict[str, Any]] | None = None,
+    missing: dict[str, str] | None = None,
 ) -> int:
-    """Publish a candidate that passed the gate, with the layout and URL pattern of its fixtures."""
+    """Publish a candidate that passed the gate, with the layout and URL pattern of its fixtures,
+    how each field is read (``fields``) and the fields left out with the reason (``missing``)."""
     if not report.passed:
         raise ValueError(f"{template}: only a candidate that passed the gate is published")
     return registry.publish(
@@ -135,4 +156,6 @@ def publish_passed(
         url_pattern=learn_url_pattern([f.url for f in fixtures if f.url]),
         fixtures_passed=report.cases_passed,
         llm=llm,
+        fields=fields,
+        missing=missing,
     )

@@ -44,12 +44,15 @@ __all__ = [
     "join",
     "labelled",
     "ld",
+    "lines",
     "number",
     "price",
     "regex",
     "regex_all",
+    "split",
     "text",
     "texts",
+    "union",
 ]
 
 REGEX_TIMEOUT = 0.25  # seconds per regex call
@@ -258,6 +261,101 @@ def texts(nodes: SelectorList[Any] | None) -> list[str]:
         value = _node_text(node)
         if value:
             out.append(value)
+    return out
+
+
+_BLOCKS = frozenset(
+    "address article aside blockquote dd div dl dt figcaption footer form h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+)
+_SKIPPED = frozenset(("script", "style", "template", "noscript"))
+
+
+def _lines_of(root: Any, out: list[str]) -> None:
+    """Append the lines of an element to ``out``: text broken at ``<br>`` and block elements."""
+    current: list[str] = [root.text or ""]
+    stack = [(child, False) for child in reversed(root)]
+    while stack:
+        el, closing = stack.pop()
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if closing:
+            if tag in _BLOCKS:
+                out.append(" ".join(current))
+                current = []
+            current.append(el.tail or "")
+            continue
+        if not tag or tag in _SKIPPED:  # comments, scripts: only their tail is text
+            current.append(el.tail or "")
+            continue
+        if tag == "br":
+            out.append(" ".join(current))
+            current = [el.tail or ""]
+            continue
+        if tag in _BLOCKS:
+            out.append(" ".join(current))
+            current = []
+        current.append(el.text or "")
+        stack.append((el, True))
+        stack.extend((child, False) for child in reversed(el))
+    out.append(" ".join(current))
+
+
+def lines(nodes: SelectorList[Any] | None) -> list[str]:
+    """The text of every node of a selection, one entry per line: broken at ``<br>`` and at block
+    elements (for list values written one per line in one element), blanks dropped.
+
+    >>> lines(Page("<td>Pete Docter<br><a>Bob</a> Peterson</td>").css("td"))
+    ['Pete Docter', 'Bob Peterson']
+    """
+    if nodes is None:
+        return []
+    out: list[str] = []
+    for node in nodes:
+        root = node.root
+        if isinstance(root, str):
+            out.append(root)
+        elif root is not None:
+            _lines_of(root, out)
+    return [v for v in (clean(x) for x in out) if v]
+
+
+def split(values: Any, sep: str = ",") -> list[str]:
+    """Each value (a string or a list of them) split at ``sep``, cleaned, blanks dropped.
+
+    >>> split(["Action, Drama"], ",")
+    ['Action', 'Drama']
+    """
+    if values is None:
+        return []
+    out = []
+    for value in values if isinstance(values, list) else [values]:
+        if value is None:
+            continue
+        for part in str(value).split(sep):
+            one = clean(part)
+            if one:
+                out.append(one)
+    return out
+
+
+def union(*values: Any) -> list[Any]:
+    """The values of several places as one list, in order, blanks and repeats dropped:
+    ``union(texts(a), texts(b))`` for a field written in more than one place.
+
+    >>> union(["Canon", "Canon, Inc"], "Canon", None, [])
+    ['Canon', 'Canon, Inc']
+    """
+    out: list[Any] = []
+    seen: set[Any] = set()
+    for value in values:
+        for one in value if isinstance(value, list) else [value]:
+            if isinstance(one, str):
+                one = clean(one)
+            if one is None or isinstance(one, (list, dict)):
+                continue
+            if one not in seen:  # as each place writes it: "Acme" and "ACME" are both kept
+                seen.add(one)
+                out.append(one)
     return out
 
 
@@ -510,16 +608,20 @@ def regex(pattern: str, value: Any, group: int | str = 0) -> str | None:
 
 
 def regex_all(pattern: str, value: Any, group: int | str = 0) -> list[str]:
-    """Every match of ``pattern`` in ``value`` (``group`` of each). Time-limited."""
+    """Every match of ``pattern`` in ``value`` (``group`` of each); a list is searched entry by
+    entry (``regex_all(r"(\\d+) min", texts(...), 1)``). Time-limited."""
     if value is None:
         return []
-    try:
-        matches = list(_regex.finditer(pattern, str(value), timeout=REGEX_TIMEOUT))
-    except TimeoutError:
-        return []
     out = []
-    for m in matches:
-        found = clean(m.group(group))
-        if found:
-            out.append(found)
+    for one in value if isinstance(value, list) else [value]:
+        if one is None:
+            continue
+        try:
+            matches = list(_regex.finditer(pattern, str(one), timeout=REGEX_TIMEOUT))
+        except TimeoutError:
+            return []
+        for m in matches:
+            found = clean(m.group(group))
+            if found:
+                out.append(found)
     return out

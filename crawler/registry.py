@@ -108,6 +108,12 @@ class TemplateInfo:
     def version(self, number: int) -> dict[str, Any]:
         return dict(self.data.get("versions", {}).get(str(number), {}))
 
+    @property
+    def missing_fields(self) -> dict[str, str]:
+        """Fields the active version leaves out (no rule fitted them), with the reason."""
+        found = self.version(self.active or 0).get("missing_fields") or {}
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
 
 class Registry:
     """Parsers of every template, on disk under ``root``."""
@@ -294,6 +300,8 @@ class Registry:
         fixtures_passed: list[str] | None = None,
         llm: dict[str, Any] | None = None,
         render: bool | None = None,
+        fields: dict[str, dict[str, Any]] | None = None,
+        missing: dict[str, str] | None = None,
     ) -> int:
         """Check, write and activate a new version; return its number.
 
@@ -340,6 +348,8 @@ class Registry:
                 "fixtures_passed": list(fixtures_passed or []),
                 "llm": llm or {"calls": 0, "tokens": 0, "cost": 0.0},
                 "reason": reason,
+                "fields": fields or {},
+                "missing_fields": missing or {},
             }
             data["versions"] = versions
             data["schema"] = schema

@@ -51,10 +51,13 @@ def run_fixture_tests(
         except (RegistryError, PolicyViolation, ParserFailed, BadInput) as exc:
             outcome.note = str(exc)
             continue
-        for result in evaluate(parser, cases, schema):
+        missing = info.missing_fields
+        for result in evaluate(parser, cases, schema, missing=missing):
             outcome.passed += result.ok
             outcome.lines += result.lines()
         outcome.note = f"v{parser.version}"
+        if missing:
+            outcome.note += " (left out: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + ")"
     return out
 
 

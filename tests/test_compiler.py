@@ -46,7 +46,7 @@ def test_induced_parser_generalises_to_unseen_pages(tmp_path: Path) -> None:
     assert report.passed, str(report)
 
 
-def test_nothing_passes_nothing_is_published(tmp_path: Path) -> None:
+def test_an_optional_field_no_rule_fits_is_left_out_and_named(tmp_path: Path) -> None:
     fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
     expected = fixtures / T / "case-02" / "expected.json"
     item = json.loads(expected.read_text())
@@ -62,9 +62,44 @@ def test_nothing_passes_nothing_is_published(tmp_path: Path) -> None:
         "--generator",
         "induce",
     )
+    assert proc.returncode == 0, proc.stderr
+    assert "published v1" in proc.stdout
+    assert "field brand: LEFT OUT" in proc.stdout
+    assert "field name: " in proc.stdout and "leave-one-out 100%" in proc.stdout
+    info = json.loads((tmp_path / "reg" / T / "parser.json").read_text())
+    version = info["versions"]["1"]
+    assert list(version["missing_fields"]) == ["brand"]
+    assert "brand" not in version["fields"] or "missing" in version["fields"]["brand"]
+    assert version["fields"]["price"]["held_out"] == 1.0
+    source = Registry(tmp_path / "reg").source(T)
+    assert "'brand':" not in source and "- brand: " in source  # named in the docstring
+    # the gate compares every other field, and `scrapec test` says what was left out
+    proc = run_cli("test", "--registry", str(tmp_path / "reg"), "--fixtures", str(fixtures))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "left out: brand" in proc.stdout
+
+
+def test_a_required_field_no_rule_fits_fails_with_the_nearest_text(tmp_path: Path) -> None:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    expected = fixtures / T / "case-02" / "expected.json"
+    item = json.loads(expected.read_text())
+    item["name"] = "Widget Two Deluxe Edition"
+    expected.write_text(json.dumps(item))
+    proc = run_cli(
+        "compile",
+        str(fixtures),
+        "--schema",
+        "product",
+        "--registry",
+        str(tmp_path / "reg"),
+        "--generator",
+        "induce",
+    )
     assert proc.returncode == 1, proc.stderr
     assert "NOT PUBLISHED" in proc.stdout
-    assert "brand" in proc.stdout and "A brand that is not on the page" in proc.stdout
+    assert "name: required field" in proc.stdout
+    # per sample: the labelled value and the nearest text the page writes
+    assert "labelled 'Widget Two Deluxe Edition', nearest text 'Widget 2 Deluxe'" in proc.stdout
     assert not (tmp_path / "reg" / T / "parser.json").exists()
 
 
@@ -115,7 +150,8 @@ def test_auto_without_llm_says_so_once(tmp_path: Path, monkeypatch: object) -> N
     proc = run_cli(
         "compile", str(fixtures), "--schema", "product", "--registry", str(tmp_path / "reg")
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 0  # sku is left out; the LLM would be asked for it alone
+    assert "field sku: LEFT OUT" in proc.stdout
     assert proc.stdout.count("no LLM configured") == 1
 
 
@@ -133,16 +169,17 @@ def test_induce_on_swde_seeds_is_exact_on_unseen_pages(swde: Path) -> None:
             for gt in (swde / "groundtruth" / "book").glob(f"{site_dir.name}-*.txt")
         }
         files = sorted(site_dir.glob("*.htm"))
-        samples = [(Page(*read_html_file(f)), item_of(labels, f.stem, schema)) for f in files[:3]]
+        multi = {name: schema.is_list(name) for name in labels}
+        samples = [(Page(*read_html_file(f)), item_of(labels, f.stem, multi)) for f in files[:3]]
         result = induce(f"{site_dir.name}/book", schema, samples)
         assert result.ok, result.problems()
-        rules = {f.name: f.rule for f in result.fields}
+        fields = {f.name: f for f in result.fields}
         wrong = 0
         for f in files[3:40]:
             page = Page(*read_html_file(f))
-            truth = item_of(labels, f.stem, schema)
-            for name, rule in rules.items():
-                got = rule.apply(page) if rule else None
+            truth = item_of(labels, f.stem, multi)
+            for name, made in fields.items():
+                got = made.apply(page, multi[name]) if made.parts else None
                 want = truth.get(name)
                 wrong += swde_norm(got) != swde_norm(want)
         assert wrong == 0, site_dir.name

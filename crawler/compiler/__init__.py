@@ -40,6 +40,8 @@ class CompileResult:
     seconds: float = 0.0
     report: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # per field: how, exact, held_out
+    missing: dict[str, str] = field(default_factory=dict)  # fields left out, with the reason
 
     @property
     def published(self) -> bool:
@@ -59,6 +61,8 @@ class CompileResult:
             "seconds": round(self.seconds, 3),
             "report": self.report,
             "notes": self.notes,
+            "fields": self.fields,
+            "missing_fields": self.missing,
         }
 
 
@@ -96,22 +100,37 @@ def compile_fixtures(
     made_by: str | None = None
     llm_usage: dict[str, Any] = {"calls": 0, "tokens": 0, "cost": 0.0}
 
+    induced: tuple[str, GateReport] | None = None  # a gated parser that leaves fields out
     if generator in ("auto", "induce"):
         from crawler.compiler.induce import induce
 
         say(f"[{template}] induce: {len(fixtures)} labelled pages")
         samples = [(f.page(), f.expected) for f in fixtures]
         induction = induce(template, schema, samples, progress=say, partial=partial)
-        candidate = induction.source(f"from {len(fixtures)} fixtures")
-        report = run_gate(candidate, fixtures, schema, template)
-        say(
-            f"[{template}] induce: gate {'passed' if report.passed else 'failed'} ({len(report.cases_passed)}/{len(fixtures)} cases)"
-        )
-        if report.passed:
-            source, made_by = candidate, "induce"
+        missing = induction.missing
+        result.fields = induction.field_report()
+        result.missing = missing
+        result.notes += induction.problems()
+        if len(fixtures) == 1:
+            result.notes.append(
+                "verified on one labelled page only: save or review more pages to strengthen it"
+            )
+        if induction.usable:
+            candidate = induction.source(f"from {len(fixtures)} fixtures")
+            report = run_gate(candidate, fixtures, schema, template, missing)
+            say(
+                f"[{template}] induce: gate {'passed' if report.passed else 'failed'} ({len(report.cases_passed)}/{len(fixtures)} cases)"
+                + (f", left out: {', '.join(missing)}" if missing else "")
+            )
+            if report.passed and not missing:
+                source, made_by = candidate, "induce"
+            elif report.passed:
+                induced = (candidate, report)  # the LLM may make the fields left out
+                previous = previous or candidate
+            else:
+                previous = previous or candidate
         else:
-            result.notes += induction.problems()
-            previous = previous or candidate
+            say(f"[{template}] induce: a required field cannot be induced")
 
     if source is None and generator in ("auto", "llm"):
         gen = llm_generator
@@ -128,6 +147,11 @@ def compile_fixtures(
         if gen is not None:
             say(f"[{template}] llm: generating with {gen.config.model}")
             failures = report.lines() if report is not None else None
+            if induced is not None:  # only the fields induction left out are the LLM's job
+                failures = [
+                    f"{name}: left out (induction: {why}); keep every other field as it is and add this one"
+                    for name, why in result.missing.items()
+                ]
             outcome = gen.generate(
                 template, schema, fixtures, previous=previous, failures=failures, progress=say
             )
@@ -149,12 +173,27 @@ def compile_fixtures(
             if outcome.source is not None:
                 source, made_by = outcome.source, f"llm:{gen.config.model}"
 
+    if source is None and induced is not None:  # nothing made the fields left out: publish the rest
+        source, report = induced
+        made_by = "induce"
+    elif source is not None and made_by != "induce":
+        result.missing, result.fields = {}, {}
     if report is not None:
         result.cases_passed = len(report.cases_passed)
         result.report = report.lines() if not report.passed else []
     if source is not None and made_by is not None and report is not None and report.passed:
         result.version = publish_passed(
-            registry, template, source, schema, fixtures, report, made_by, reason, llm_usage
+            registry,
+            template,
+            source,
+            schema,
+            fixtures,
+            report,
+            made_by,
+            reason,
+            llm_usage,
+            fields=result.fields,
+            missing=result.missing,
         )
         result.generator = made_by
         say(f"[{template}] published v{result.version} ({made_by})")

@@ -18,7 +18,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.fixtures import normalise
-from crawler.parsing import Page, absolute, clean, currency, date, ld, number, regex, text, texts
+from crawler.parsing import (
+    Page,
+    absolute,
+    clean,
+    currency,
+    date,
+    first,
+    ld,
+    number,
+    lines,
+    regex,
+    regex_all,
+    split,
+    text,
+    texts,
+    union,
+)
 from crawler.schemas import Schema
 
 __all__ = ["FieldResult", "Induction", "Rule", "induce", "render_parser"]
@@ -45,21 +61,25 @@ class Rule:
     """How one field is read: a query, how its result is taken, and a conversion."""
 
     query: str  # XPath, or a JSON-LD path for kind "ld"
-    kind: str = "text"  # text | texts | ld
+    kind: str = "text"  # text | texts | lines | ld
     convert: str = ""  # "" | number | date | absolute | currency
     pattern: str | None = None  # regex with one group, applied to the text
     ld_type: str | None = None
     cost: float = 0.0
+    sep: str | None = None  # list values written in one text, split at this separator
 
     def apply(self, page: Page) -> Any:
         if self.kind == "ld":
             value: Any = ld(page, self.query, self.ld_type)
             if isinstance(value, list):
                 value = value[0] if value else None
-        elif self.kind == "texts":
-            values = texts(page.xpath(self.query))
+        elif self.kind in ("texts", "lines"):
+            nodes = page.xpath(self.query)
+            values = texts(nodes) if self.kind == "texts" else lines(nodes)
+            if self.sep:
+                values = split(values, self.sep)
             if self.pattern:
-                values = [v for v in (regex(self.pattern, v, 1) for v in values) if v]
+                values = regex_all(self.pattern, values, 1)
             return [self._convert(page, v) for v in values] or None
         else:
             value = text(page.xpath(self.query))
@@ -84,10 +104,12 @@ class Rule:
         if self.kind == "ld":
             inner = f"ld(page, {self.query!r}" + (f", {self.ld_type!r})" if self.ld_type else ")")
         else:
-            reader = "texts" if self.kind == "texts" else "text"
-            inner = f"{reader}(page.xpath({self.query!r}))"
+            inner = f"{self.kind}(page.xpath({self.query!r}))"
+        if self.sep:
+            inner = f"split({inner}, {self.sep!r})"
         if self.pattern:
-            inner = f"regex({self.pattern!r}, {inner}, 1)"
+            reader = "regex" if self.kind in ("text", "ld") else "regex_all"
+            inner = f"{reader}({self.pattern!r}, {inner}, 1)"
         if self.convert == "absolute":
             return f"absolute(page, {inner})"
         if self.convert:
@@ -97,7 +119,8 @@ class Rule:
 
 @dataclass
 class FieldResult:
-    """The chosen rule of a field and how it did on the samples."""
+    """How a field is read (one rule, or several whose values are united / tried in turn) and
+    how it did on the samples."""
 
     name: str
     rule: Rule | None
@@ -105,10 +128,50 @@ class FieldResult:
     total: int
     candidates: int = 0
     note: str = ""
+    rules: tuple[Rule, ...] = ()  # several places: union (list fields) or fallbacks (first)
+    held_out: float | None = None  # leave-one-out: share of samples a rule induced without them fits
+    required: bool = False
+    nearest: list[str] = field(default_factory=list)  # per sample: labelled value, nearest text
 
     @property
     def ok(self) -> bool:
         return self.exact == self.total
+
+    @property
+    def parts(self) -> tuple[Rule, ...]:
+        return self.rules or ((self.rule,) if self.rule is not None else ())
+
+    @property
+    def made(self) -> bool:
+        """Whether the field is in the parser (exact on every sample)."""
+        return self.ok and bool(self.parts)
+
+    def how(self) -> str:
+        parts = self.parts
+        if not parts:
+            return "none"
+        kinds = "+".join(sorted({("regex " if r.pattern else "") + r.kind for r in parts}))
+        return f"{'union of ' if len(parts) > 1 else ''}{len(parts) if len(parts) > 1 else ''}{' ' if len(parts) > 1 else ''}{kinds}".strip()
+
+    def code(self, many: bool) -> str:
+        parts = self.parts
+        if len(parts) == 1:
+            return parts[0].code()
+        inner = ", ".join(r.code() for r in parts)
+        return f"union({inner})" if many else f"first({inner})"
+
+    def apply(self, page: Page, many: bool) -> Any:
+        values = [r.apply(page) for r in self.parts]
+        if len(values) == 1:
+            return values[0]
+        return union(*values) if many else first(*values)
+
+    def reason(self) -> str:
+        if self.made:
+            return ""
+        if not self.parts:
+            return self.note or "value not found in the pages"
+        return f"exact on {self.exact}/{self.total} samples ({self.note or 'no selector fits every sample'})"
 
 
 @dataclass
@@ -122,17 +185,44 @@ class Induction:
 
     @property
     def ok(self) -> bool:
-        return all(f.ok for f in self.fields)
+        """Every field made (none left out)."""
+        return all(f.made or not f.parts and f.ok for f in self.fields)
+
+    @property
+    def usable(self) -> bool:
+        """Every required field is made: a parser of the other fields can be published."""
+        return all(f.made for f in self.fields if f.required)
+
+    @property
+    def missing(self) -> dict[str, str]:
+        """Fields left out of the parser, with the reason."""
+        return {f.name: f.reason() for f in self.fields if not f.made and not (f.ok and not f.parts)}
 
     def source(self, note: str = "") -> str:
         return render_parser(self.template, self.schema, self.fields, note)
 
+    def field_report(self) -> dict[str, dict[str, Any]]:
+        """Per field, for ``parser.json``: how it is read, exactness and the hold-out estimate."""
+        out: dict[str, dict[str, Any]] = {}
+        for f in self.fields:
+            entry: dict[str, Any] = {"how": f.how(), "exact": f"{f.exact}/{f.total}"}
+            if f.held_out is not None:
+                entry["held_out"] = round(f.held_out, 3)
+            if not f.made and not (f.ok and not f.parts):
+                entry["missing"] = f.reason()
+            out[f.name] = entry
+        return out
+
     def problems(self) -> list[str]:
-        return [
-            f"{f.name}: exact on {f.exact}/{f.total} samples ({f.note or 'no selector fits every sample'})"
-            for f in self.fields
-            if not f.ok
-        ]
+        out = []
+        for f in self.fields:
+            if f.made or (f.ok and not f.parts):
+                continue
+            kind = "required field" if f.required else "left out"
+            out.append(f"{f.name}: {kind}: {f.reason()}")
+            if f.required:
+                out += [f"  {line}" for line in f.nearest]
+        return out
 
 
 def render_parser(
@@ -141,17 +231,32 @@ def render_parser(
     """The parser module: a docstring saying where it came from, then one line per field."""
     used = {"Page"}
     lines = []
+    missing = []
     for result in fields:
-        if result.rule is None:
-            lines.append(f"        {result.name!r}: None,")
+        if not result.parts:
+            if result.ok:  # no sample has a value: the field stays, empty
+                lines.append(f"        {result.name!r}: None,")
+            else:
+                missing.append(result)
             continue
-        expr = result.rule.code()
-        for helper in ("texts", "text", "number", "date", "absolute", "currency", "regex", "ld"):
+        if not result.made:
+            missing.append(result)
+            continue
+        expr = result.code(schema.is_list(result.name))
+        for helper in (
+            "texts", "text", "lines", "split", "number", "date", "absolute", "currency", "regex_all",
+            "regex", "ld", "union", "first",
+        ):
             if re.search(rf"\b{helper}\(", expr):
                 used.add(helper)
         lines.append(f"        {result.name!r}: {expr},")
     stamp = time.strftime("%Y-%m-%d")
-    doc = f'"""{template}, schema {schema.name}.\n\nGenerated {stamp} by induce{" " + note if note else ""}. Do not edit by hand: regenerate.\n"""'
+    left_out = ""
+    if missing:
+        left_out = "\n\nLeft out (no selector fits every sample):\n" + "\n".join(
+            f"- {r.name}: {r.reason()}" for r in missing
+        )
+    doc = f'"""{template}, schema {schema.name}.\n\nGenerated {stamp} by induce{" " + note if note else ""}. Do not edit by hand: regenerate.{left_out}\n"""'
     imports = "from crawler.parsing import " + ", ".join(
         sorted(used, key=lambda s: (s != "Page", s))
     )
@@ -367,7 +472,37 @@ class _Labels:
         self.indexes = indexes
         self.slugs = frozenset(_slug(v) for v in avoid if v)
         self.required_on: Sequence[_PageIndex] = ()  # pages that show the field: each has its label
+        self.field_words: tuple[str, ...] = ()  # the field's name in words: "date", "posted"
+        self.many = False  # a list field: its label may be singular or plural ("Director:"/"Directors:")
         self._seen: dict[str, bool] = {}
+
+    def forms(self, label: str) -> tuple[str, ...]:
+        """The spellings of a label that mean it: for a list field singular and plural."""
+        if not self.many:
+            return (label,)
+        stem, colon = (label[:-1], ":") if label.endswith(":") else (label, "")
+        if not stem or not stem[-1].isalpha():
+            return (label,)
+        if stem.endswith("s"):
+            if stem.endswith(("ss", "us", "is")) or len(stem) <= 3:
+                return (label,)  # "Address", "Status": not plurals
+            return (label, stem[:-1] + colon)
+        return (label, stem + "s" + colon)
+
+    def affinity(self, label: str) -> float:
+        """A cost bonus for a label that names the field ("Director:" for ``director``): of two
+        labels beside the same value, the one that says what the field is."""
+        slug = _slug(label)
+        if not slug:
+            return 0.0
+        for word in self.field_words:
+            if len(word) >= 3 and (word in slug or (len(slug) >= 4 and slug in word)):
+                return 0.4
+        return 0.0
+
+    def test(self, label: str) -> str:
+        """The XPath predicate of an element that reads the label (in any of its forms)."""
+        return " or ".join(f"normalize-space()={_literal(f)}" for f in self.forms(label))
 
     def of(self, el: Any) -> str | None:
         value = clean("".join(el.itertext()))
@@ -379,8 +514,10 @@ class _Labels:
             return value
         known = self._seen.get(value)
         if known is None:
-            known = self._seen[value] = sum(i.has_text(value) for i in self.indexes) >= 2 and all(
-                i.has_text(value) for i in self.required_on
+            forms = self.forms(value)
+            shown = [any(i.has_text(f) for f in forms) for i in self.indexes]
+            known = self._seen[value] = sum(shown) >= 2 and all(
+                any(i.has_text(f) for f in forms) for i in self.required_on
             )
         return value if known else None
 
@@ -398,7 +535,10 @@ def _propose(hit: _Hit, many: bool, labels: _Labels) -> Iterable[tuple[str, floa
     if hit.mode == "tail":
         label = labels.of(el)
         if label:
-            yield f"//{tag}[normalize-space()={_literal(label)}]/following-sibling::text()[1]", 2.0
+            yield (
+                f"//{tag}[{labels.test(label)}]/following-sibling::text()[1]",
+                2.0 - labels.affinity(label),
+            )
     else:
         sibling = el.getprevious()
         for distance in range(1, 3):
@@ -408,10 +548,29 @@ def _propose(hit: _Hit, many: bool, labels: _Labels) -> Iterable[tuple[str, floa
                 label = labels.of(sibling)
                 if label:
                     yield (
-                        f"//{_tag(sibling)}[normalize-space()={_literal(label)}]/following-sibling::{tag}[1]{suffix}",
-                        2.0 + distance * 0.5,
+                        f"//{_tag(sibling)}[{labels.test(label)}]/following-sibling::{tag}[1]{suffix}",
+                        2.0 + distance * 0.5 - labels.affinity(label),
                     )
             sibling = sibling.getprevious()
+        # a label beside an ancestor: <td>Address:</td><td><b>803 Harkrider St,<br>…</b></td>
+        down = [tag]
+        for depth, anc in enumerate(el.iterancestors(), start=1):
+            if depth > 3 or not isinstance(anc.tag, str) or _tag(anc) in ("body", "html"):
+                break
+            sibling = anc.getprevious()
+            for distance in range(1, 3):
+                if sibling is None:
+                    break
+                if isinstance(sibling.tag, str):
+                    label = labels.of(sibling)
+                    if label:
+                        path = "/".join(reversed(down))
+                        yield (
+                            f"//{_tag(sibling)}[{labels.test(label)}]/following-sibling::{_tag(anc)}[1]/{path}{suffix}",
+                            2.4 + distance * 0.5 + depth * 0.3 - labels.affinity(label),
+                        )
+                sibling = sibling.getprevious()
+            down.append(_tag(anc))
         parent = el.getparent()
         if parent is not None and hit.mode == "text":
             for child in parent:
@@ -420,8 +579,8 @@ def _propose(hit: _Hit, many: bool, labels: _Labels) -> Iterable[tuple[str, floa
                 label = labels.of(child)
                 if label and child.tail is None:
                     yield (
-                        f"//{_tag(parent)}[{_tag(child)}[normalize-space()={_literal(label)}]]/{tag}{suffix}",
-                        3.0,
+                        f"//{_tag(parent)}[{_tag(child)}[{labels.test(label)}]]/{tag}{suffix}",
+                        3.0 - labels.affinity(label),
                     )
                 break
         # a label written just before the value inside its parent: <div class=a>By: <a>…</a></div>
@@ -518,10 +677,93 @@ def _converters(schema: Schema, name: str) -> list[str]:
     return [""]
 
 
-def _matches(rule: Rule, page: Page, expected: Any) -> bool:
+MAX_VALUES = 6  # values of a list field per sample page used to propose selectors
+MAX_PARTS = 4  # selectors united into one field at most
+MAX_COVER = 600  # candidates evaluated on every sample when no single one fits
+MAX_FOLDS = 5  # leave-one-out folds at most
+
+
+def _blank(value: Any) -> bool:
+    return value in (None, [], "")
+
+
+def _gather(
+    name: str,
+    schema: Schema,
+    samples: Sequence[tuple[Page, dict[str, Any]]],
+    indexes: Sequence[_PageIndex],
+    values: Sequence[Any],
+    present: Sequence[int],
+    labels: _Labels,
+    numbers: Sequence[Rule],
+    partial: bool,
+) -> dict[Rule, None]:
+    """Candidate rules for a field from the nodes holding its values on (up to) two sample pages;
+    for a list field from every value, so that values written in different places all count."""
+    many = schema.is_list(name)
+    candidates: dict[Rule, None] = {}
+    for convert in _converters(schema, name):
+        if convert == "currency":  # "£35.99": the currency stands with the amount
+            for rule in numbers:
+                if rule.kind != "ld":
+                    candidates[Rule(rule.query, "text", "currency", cost=0.5)] = None
+        for i in present[:2]:
+            value = values[i]
+            targets = (value if isinstance(value, list) else [value]) if many else [value]
+            page = samples[i][0]
+            for target in targets[:MAX_VALUES]:
+                for path, kind in _jsonld_paths(page, target, convert):
+                    # labels from a labeller often come from this very JSON-LD: reading it back
+                    # is exact on them but fails on pages without it, so prefer the page's markup
+                    candidates[
+                        Rule(path, "ld", convert, ld_type=kind, cost=11.5 if partial else 1.5)
+                    ] = None
+                for hit in indexes[i].find(target, convert):
+                    pattern = (
+                        _regex_for(*hit.substring, numeric=convert == "number")
+                        if hit.substring
+                        else None
+                    )
+                    if hit.substring and pattern is None:
+                        continue
+                    extra = 0.5 if hit.mode.startswith("@") and convert != "absolute" else 0.0
+                    for query, base_cost in _propose(hit, many, labels):
+                        cost = base_cost + extra + (3 if pattern else 0)
+                        kind = "texts" if many else "text"
+                        candidates[Rule(query, kind, convert, pattern, cost=cost)] = None
+                    if many and not pattern and not hit.mode.startswith("@"):
+                        # values one per line in one element: <td>Pete Docter<br>Bob Peterson</td>
+                        box = hit.element
+                        if hit.mode == "tail":
+                            box = box.getparent()
+                        if box is not None:
+                            for query, base_cost in _propose(_Hit(box, "element"), many, labels):
+                                candidates[Rule(query, "lines", convert, cost=base_cost - 0.05)] = None
+            if many and isinstance(value, list) and len(value) >= 2 and not convert:
+                # values in one text with a separator: "Action, Drama"
+                for sep in (", ", "; ", " / ", " | ", ","):
+                    joined = sep.join(str(v) for v in value)
+                    for hit in indexes[i].find(joined, ""):
+                        if hit.substring or hit.mode.startswith("@"):
+                            continue
+                        for query, base_cost in _propose(hit, many, labels):
+                            rule = Rule(query, "texts", "", cost=base_cost + 0.5, sep=sep.strip())
+                            candidates[rule] = None
+    return candidates
+
+
+def _run(rule: Rule, page: Page) -> Any:
     try:
-        got = rule.apply(page)
+        return rule.apply(page)
     except Exception:  # noqa: BLE001 - an XPath a page cannot run is just a bad candidate
+        return _FAILED
+
+
+_FAILED = object()
+
+
+def _same(got: Any, expected: Any) -> bool:
+    if got is _FAILED:
         return False
     want, have = normalise(expected), normalise(got)
     if want in ([], ""):
@@ -533,6 +775,93 @@ def _matches(rule: Rule, page: Page, expected: Any) -> bool:
     return bool(want == have)
 
 
+def _members(value: Any) -> list[Any]:
+    if _blank(value) or value is _FAILED:
+        return []
+    return [normalise(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def _choose(
+    candidates: dict[Rule, None],
+    samples: Sequence[tuple[Page, dict[str, Any]]],
+    values: Sequence[Any],
+    many: bool,
+) -> tuple[tuple[Rule, ...], int]:
+    """The cheapest rule exact on every sample; when none is, the fewest rules whose union (a
+    list field) or fallbacks (``first``) are exact, each of them never wrong on any sample."""
+    n = len(samples)
+    ranked = sorted(candidates, key=lambda r: (r.cost, len(r.query)))
+    best: Rule | None = None
+    best_exact = -1
+    for rule in ranked:
+        if best is not None and best_exact == n and rule.cost > best.cost:
+            break
+        exact = sum(_same(_run(rule, page), values[i]) for i, (page, _) in enumerate(samples))
+        if exact > best_exact:
+            best, best_exact = rule, exact
+    if best is None:
+        return (), 0
+    if best_exact == n:
+        return (best,), n
+    # several places: every rule must be sound (only right values, or nothing) on every sample
+    wanted = {(i, v) for i, value in enumerate(values) for v in _members(value)}
+    sound: list[tuple[Rule, set[tuple[int, Any]], float]] = []
+    for rule in ranked[:MAX_COVER]:
+        covers: set[tuple[int, Any]] = set()
+        order = 0.0
+        ok = True
+        for i, (page, _) in enumerate(samples):
+            got = _run(rule, page)
+            if got is _FAILED:
+                ok = False
+                break
+            members = _members(got)
+            expected = _members(values[i])
+            if many:
+                if any(m not in expected for m in members):
+                    ok = False
+                    break
+            elif members and not _same(got, values[i]):
+                ok = False
+                break
+            covers |= {(i, m) for m in members}
+            order += sum(expected.index(m) for m in members) / max(1, len(members))
+        if ok and covers:
+            sound.append((rule, covers, order))
+    chosen: list[tuple[Rule, float]] = []
+    covered: set[tuple[int, Any]] = set()
+    while covered != wanted and len(chosen) < MAX_PARTS:
+        pick = None
+        pick_key: tuple[int, float] = (0, 0.0)
+        for rule, covers, order in sound:
+            key = (len(covers - covered), -rule.cost)
+            if key[0] and (pick is None or key > pick_key):
+                pick, pick_key = (rule, covers, order), key
+        if pick is None:
+            break
+        rule, covers, order = pick
+        chosen.append((rule, order))
+        covered |= covers
+    if covered != wanted or not chosen:
+        return (best,), best_exact
+    parts = tuple(r for r, _ in (sorted(chosen, key=lambda x: x[1]) if many else chosen))
+    result = FieldResult("", None, 0, n, rules=parts)
+    exact = sum(_same(result.apply(page, many), values[i]) for i, (page, _) in enumerate(samples))
+    if exact <= best_exact:
+        return (best,), best_exact
+    return parts, exact
+
+
+def _nearest(index: _PageIndex, value: Any) -> str:
+    """The page text most like ``value`` (for a message: what the page writes instead)."""
+    import difflib
+
+    want = clean(str(value[0] if isinstance(value, list) and value else value)) or ""
+    pool = list({v for v, _ in index.strings if len(v) <= 200})
+    close = difflib.get_close_matches(want, pool, n=1, cutoff=0.3)
+    return close[0] if close else "(nothing alike)"
+
+
 def induce_field(
     name: str,
     schema: Schema,
@@ -540,10 +869,13 @@ def induce_field(
     indexes: list[_PageIndex],
     partial: bool = False,
     numbers: Sequence[Rule] = (),
+    folds: bool = True,
 ) -> FieldResult:
-    """The cheapest rule exact on every sample; with ``partial``, a sample whose item lacks the
-    field does not know it (a labeller's gap), so it is not checked there. ``numbers`` are the
-    rules chosen for number fields: a currency is first looked for in the text of a price."""
+    """The cheapest rule (or union of rules) exact on every sample; with ``partial``, a sample
+    whose item lacks the field does not know it (a labeller's gap), so it is not checked there.
+    ``numbers`` are the rules chosen for number fields: a currency is first looked for in the
+    text of a price. With ``folds``, the field is induced again without each sample in turn and
+    checked on it (leave-one-out): ``held_out`` is the share that holds."""
     many = schema.is_list(name)
     # the values of the sample items are data, never labels ("In stock" is not a label); every
     # page counts here, also those whose labels do not know this field
@@ -551,7 +883,8 @@ def induce_field(
         {
             clean(str(v))
             for _, item in samples
-            for v in item.values()
+            for value in item.values()
+            for v in (value if isinstance(value, list) else [value])
             if isinstance(v, str | int | float)
         },
         indexes,
@@ -560,70 +893,60 @@ def induce_field(
         known = [i for i, (_, item) in enumerate(samples) if name in item]
         samples = [samples[i] for i in known]
         indexes = [indexes[i] for i in known]
+    required = name in schema.required
     values = [item.get(name) for _, item in samples]
-    present = [i for i, v in enumerate(values) if v not in (None, [], "")]
+    present = [i for i, v in enumerate(values) if not _blank(v)]
     if not present:
-        return FieldResult(name, None, len(samples), len(samples), note="no sample has a value")
-    labels.required_on = [indexes[i] for i in present]
-    candidates: dict[Rule, None] = {}
-    for convert in _converters(schema, name):
-        if convert == "currency":  # "£35.99": the currency stands with the amount
-            for rule in numbers:
-                if rule.kind != "ld":
-                    candidates[Rule(rule.query, "text", "currency", cost=0.5)] = None
-        for i in present[:2]:
-            value = values[i]
-            target = value[0] if many and isinstance(value, list) else value
-            page = samples[i][0]
-            for path, kind in _jsonld_paths(page, target, convert):
-                # labels from a labeller often come from this very JSON-LD: reading it back is
-                # exact on them but fails on pages without it, so prefer the page's markup
-                candidates[
-                    Rule(path, "ld", convert, ld_type=kind, cost=11.5 if partial else 1.5)
-                ] = None
-            for hit in indexes[i].find(target, convert):
-                pattern = (
-                    _regex_for(*hit.substring, numeric=convert == "number")
-                    if hit.substring
-                    else None
-                )
-                if hit.substring and pattern is None:
-                    continue
-                extra = 0.5 if hit.mode.startswith("@") and convert != "absolute" else 0.0
-                for query, base_cost in _propose(hit, many, labels):
-                    cost = base_cost + extra
-                    candidates[
-                        Rule(
-                            query,
-                            "texts" if many else "text",
-                            convert,
-                            pattern,
-                            cost=cost + (3 if pattern else 0),
-                        )
-                    ] = None
-    best: Rule | None = None
-    best_exact = -1
-    ranked = sorted(candidates, key=lambda r: (r.cost, len(r.query)))
-    for rule in ranked:
-        if best is not None and best_exact == len(samples) and rule.cost > best.cost:
-            break
-        exact = sum(_matches(rule, page, values[i]) for i, (page, _) in enumerate(samples))
-        if exact > best_exact or (
-            exact == best_exact
-            and best is not None
-            and (rule.cost, len(rule.query)) < (best.cost, len(best.query))
-        ):
-            best, best_exact = rule, exact
-    if best is None:
         return FieldResult(
-            name,
-            None,
-            sum(v in (None, [], "") for v in values),
-            len(samples),
-            0,
-            "value not found in the pages",
+            name, None, len(samples), len(samples), note="no sample has a value", required=required
         )
-    return FieldResult(name, best, best_exact, len(samples), len(candidates))
+    labels.required_on = [indexes[i] for i in present]
+    labels.many = many
+    labels.field_words = tuple(w for w in re.split(r"[^a-z0-9]+", name.lower()) if w)
+    candidates = _gather(name, schema, samples, indexes, values, present, labels, numbers, partial)
+    parts, exact = _choose(candidates, samples, values, many)
+    result = FieldResult(
+        name,
+        parts[0] if parts else None,
+        exact,
+        len(samples),
+        len(candidates),
+        "" if parts else "value not found in the pages",
+        rules=parts if len(parts) > 1 else (),
+        required=required,
+    )
+    if not result.ok:
+        result.nearest = [
+            f"{samples[i][0].url or i}: labelled {values[i]!r}, nearest text {_nearest(indexes[i], values[i])!r}"
+            for i in present
+            if not _same(result.apply(samples[i][0], many) if parts else None, values[i])
+        ][:5]
+    if folds and result.made and len(samples) >= 2:
+        held = 0
+        tried = 0
+        for k in range(min(len(samples), MAX_FOLDS)):
+            rest = [j for j in range(len(samples)) if j != k]
+            sub_present = [j for j, i in enumerate(rest) if i in present]
+            if not sub_present:
+                continue
+            sub_values = [values[i] for i in rest]
+            sub = _gather(
+                name,
+                schema,
+                [samples[i] for i in rest],
+                [indexes[i] for i in rest],
+                sub_values,
+                sub_present,
+                labels,
+                numbers,
+                partial,
+            )
+            sub_parts, _ = _choose(sub, [samples[i] for i in rest], sub_values, many)
+            fold = FieldResult(name, None, 0, 0, rules=sub_parts)
+            tried += 1
+            held += bool(sub_parts) and _same(fold.apply(samples[k][0], many), values[k])
+        result.held_out = held / tried if tried else None
+    return result
 
 
 def induce(
@@ -647,10 +970,10 @@ def induce(
     # number fields first: their rules are candidates for a currency
     for name in sorted(names, key=lambda n: schema.field_type(n) not in ("number", "integer")):
         field_result = done[name] = induce_field(name, schema, samples, indexes, partial, numbers)
-        if field_result.rule is not None and field_result.rule.convert == "number":
-            numbers.append(field_result.rule)
+        if field_result.made:
+            numbers.extend(r for r in field_result.parts if r.convert == "number")
         if progress:
-            state = "ok" if field_result.ok else f"{field_result.exact}/{field_result.total}"
+            state = "ok" if field_result.made else f"{field_result.exact}/{field_result.total}"
             progress(f"induce {template} {name}: {state}")
     result.fields = [done[name] for name in names]
     result.seconds = time.perf_counter() - start
