@@ -79,7 +79,9 @@ def schema_file(vertical: str, multi: dict[str, bool], folder: Path) -> Path:
     return path
 
 
-def site_cases(root: Path) -> list[tuple[str, str, Path, dict[str, dict[str, list[str]]], dict[str, bool]]]:
+def site_cases(
+    root: Path,
+) -> list[tuple[str, str, Path, dict[str, dict[str, list[str]]], dict[str, bool]]]:
     cases = []
     for vertical_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "groundtruth"):
         vertical = vertical_dir.name
@@ -197,7 +199,9 @@ def main() -> int:
     if not rows:
         print("no sites matched")
         return 1
-    print(f"\nseeds {args.seeds}\n{'site':26} {'attribute':17} {'P':>6} {'R':>6} {'F1':>6} {'LOO':>6}")
+    print(
+        f"\nseeds {args.seeds}\n{'site':26} {'attribute':17} {'P':>6} {'R':>6} {'F1':>6} {'LOO':>6}"
+    )
     for _vertical, site, attribute, p, r, f1, loo in rows:
         est = f"{loo:6.2f}" if isinstance(loo, int | float) else "     -"
         print(f"{site:26} {attribute:17} {p:6.3f} {r:6.3f} {f1:6.3f} {est}")

@@ -219,10 +219,17 @@ class Page:
 
 
 def clean(value: Any) -> str | None:
-    """Unescape HTML entities, fold whitespace and strip; ``None`` or blank gives ``None``."""
+    """Fold whitespace (``&nbsp;`` too) and strip; ``None`` or blank gives ``None``.
+
+    Text read from the page is already decoded, so entities are not decoded again:
+    ``AT&amp;amp;T`` in the HTML reads ``AT&amp;T``.
+
+    >>> clean(Page("<p>AT&amp;amp;T\u00a0 Inc </p>").css("p::text").get())
+    'AT&amp;T Inc'
+    """
     if value is None:
         return None
-    folded = _WS.sub(" ", _html.unescape(str(value))).strip()
+    folded = _WS.sub(" ", str(value)).strip()
     return folded or None
 
 
@@ -440,9 +447,31 @@ _CURRENCIES = {
     "BRL": "BRL",
     "MXN": "MXN",
     "C$": "CAD",
+    "CA$": "CAD",
     "A$": "AUD",
-    "kr": "SEK",
+    "AU$": "AUD",
+    "R$": "BRL",
+    "NZ$": "NZD",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "MX$": "MXN",
+    "₽": "RUB",
+    "₺": "TRY",
+    "₪": "ILS",
+    "₫": "VND",
+    "฿": "THB",
+    "Kč": "CZK",
+    "Ft": "HUF",
     "zł": "PLN",
+    "NZD": "NZD",
+    "HKD": "HKD",
+    "SGD": "SGD",
+    "CZK": "CZK",
+    "HUF": "HUF",
+    "RUB": "RUB",
+    "TRY": "TRY",
+    "ZAR": "ZAR",
+    "kr": "SEK",
 }
 _CURRENCY = re.compile("|".join(re.escape(k) for k in sorted(_CURRENCIES, key=len, reverse=True)))
 
@@ -456,8 +485,23 @@ def currency(value: Any) -> str | None:
 
 
 def price(value: Any) -> float | int | None:
-    """The amount of a price string (``'$1,299.00'`` → 1299.0); same rules as :func:`number`."""
-    return number(value)
+    """The amount of a price string, read with price-parser: ``'$1,299.00'`` → 1299.0,
+    ``'1.299 kr'`` → 1299, ``'2.499,-'`` → 2499, ``'R$ 1.234,56'`` → 1234.56.
+
+    >>> price("1.299 kr"), price("2.499,-"), price("£12.50")
+    (1299, 2499, 12.5)
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    from price_parser import Price
+
+    amount = Price.fromstring(str(value)[:200]).amount
+    if amount is None:
+        return None
+    result = float(amount)
+    return int(result) if result.is_integer() else result
 
 
 _MONTHS = {
@@ -485,7 +529,7 @@ _ISO = re.compile(
 )
 _NUMERIC = re.compile(r"\b(\d{1,4})[/.](\d{1,2})[/.](\d{2,4})\b")
 _WORDY = re.compile(
-    r"(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-zéûä]{3,9})\.?,?\s+(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?(\d{4})"
+    r"(?:(\d{1,2})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?)?([A-Za-zéûä]{3,9})\.?,?\s+(?:de\s+)?(?:(\d{1,2})(?:st|nd|rd|th)?,?\s+)?(\d{4})"
 )
 
 
@@ -499,8 +543,12 @@ def _iso(year: int, month: int, day: int) -> str | None:
 def date(value: Any, dayfirst: bool = False) -> str | None:
     """An ISO 8601 date (``YYYY-MM-DD``, with ``THH:MM[:SS]`` kept when the input has a time).
 
-    Reads ISO dates, ``March 5, 2024``, ``5 March 2024``, ``Mar 2024`` (→ ``2024-03-01``),
-    and numeric ``03/05/2024`` (month first unless ``dayfirst=True``). None when no date is found.
+    Reads ISO dates, ``March 5, 2024``, ``5 March 2024``, ``5. März 2024``, ``Mar 2024``
+    (→ ``2024-03-01``), numeric ``03/05/2024`` (month first unless ``dayfirst=True``), and other
+    languages and relative dates with dateparser. None when no date is found.
+
+    >>> date("5. März 2024"), date("Posted: December 6, 2010"), date("05/18/2011")
+    ('2024-03-05', '2010-12-06', '2011-05-18')
     """
     s = clean(value)
     if not s:
@@ -523,7 +571,26 @@ def date(value: Any, dayfirst: bool = False) -> str | None:
         year = c + 2000 if c < 100 else c
         month, dom = (b, a) if dayfirst or a > 12 else (a, b)
         return _iso(year, month, dom)
+    if 4 <= len(s) <= 60 and any(ch.isalpha() for ch in s) and any(ch.isdigit() for ch in s):
+        return _dateparser(s, dayfirst)  # a date needs a number: "N/A" is no date
     return None
+
+
+def _dateparser(s: str, dayfirst: bool) -> str | None:
+    """Other languages and relative dates ("hace 2 días", "3 weeks ago") through dateparser
+    (its first call loads its language data: about a second)."""
+    import dateparser
+
+    settings = {
+        "PREFER_DAY_OF_MONTH": "first",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+        "DATE_ORDER": "DMY" if dayfirst else "MDY",
+    }
+    try:
+        found = dateparser.parse(s, settings=settings)  # type: ignore[arg-type]
+    except (ValueError, OverflowError, TypeError):
+        return None
+    return found.date().isoformat() if found is not None else None
 
 
 def absolute(page: Page, url: str | None) -> str | None:
@@ -588,8 +655,8 @@ def ld(page: Page, path: str, type: str | None = None) -> Any:
             value = value[0] if value else None
         if isinstance(value, dict):
             value = value.get("name") or value.get("url") or value.get("@id")
-        if value is not None and value != "":
-            return clean(value) if isinstance(value, str) else value
+        if value is not None and value != "":  # JSON-LD strings often carry HTML entities
+            return clean(_html.unescape(value)) if isinstance(value, str) else value
     return None
 
 

@@ -57,7 +57,9 @@ def run_fixture_tests(
             outcome.lines += result.lines()
         outcome.note = f"v{parser.version}"
         if missing:
-            outcome.note += " (left out: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + ")"
+            outcome.note += (
+                " (left out: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + ")"
+            )
     return out
 
 

@@ -16,6 +16,7 @@ from crawler.parsing import (
     labelled,
     ld,
     number,
+    price,
     regex,
     regex_all,
     text,
@@ -61,7 +62,10 @@ def test_currency_and_clean() -> None:
     assert currency("£12") == "GBP"
     assert currency("12.00 EUR") == "EUR"
     assert currency("12") is None
-    assert clean("  a &amp;\n b ") == "a & b"
+    # text from the page is decoded once, by the HTML parser: entities are not decoded again
+    assert clean("  a &amp;\n b ") == "a &amp; b"
+    page = Page("<p>AT&amp;amp;T</p><i>AT&amp;T</i>")
+    assert text(page.css("p")) == "AT&amp;T" and text(page.css("i")) == "AT&T"
     assert clean("   ") is None
 
 
@@ -118,3 +122,32 @@ def test_decoding() -> None:
 def test_page_never_raises_on_odd_input(body: bytes) -> None:
     page = Page(body, "http://x/")
     assert page.css("h1").get() is None
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import crawler.parsing
+
+    failures, tried = doctest.testmod(crawler.parsing, optionflags=doctest.ELLIPSIS)
+    assert tried >= 7 and failures == 0
+
+
+def test_prices_as_real_pages_write_them() -> None:
+    assert price("1.299 kr") == 1299
+    assert price("2.499,-") == 2499
+    assert price("R$ 1.234,56") == 1234.56 and currency("R$ 1.234,56") == "BRL"
+    assert price("$ 24,250") == 24250 and price("£12.50") == 12.5
+    assert price("Out of stock") is None and price(None) is None
+
+
+def test_dates_in_other_languages_and_relative() -> None:
+    import datetime
+
+    assert date("5. März 2024") == "2024-03-05"
+    assert date("12 de marzo de 2024") == "2024-03-12"
+    assert date("Date Posted: 05/18/2011") == "2011-05-18"
+    assert date("Posted:\u00a0 December 6, 2010") == "2010-12-06"
+    two_days_ago = (datetime.date.today() - datetime.timedelta(days=2)).isoformat()
+    assert date("hace 2 días") == two_days_ago
+    assert date("N/A") is None and date("Coming soon") is None

@@ -40,7 +40,9 @@ class CompileResult:
     seconds: float = 0.0
     report: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # per field: how, exact, held_out
+    fields: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # per field: how, exact, held_out
     missing: dict[str, str] = field(default_factory=dict)  # fields left out, with the reason
 
     @property

@@ -26,8 +26,9 @@ from crawler.parsing import (
     date,
     first,
     ld,
-    number,
     lines,
+    number,
+    price,
     regex,
     regex_all,
     split,
@@ -92,6 +93,8 @@ class Rule:
             return None
         if self.convert == "number":
             return number(value)
+        if self.convert == "price":
+            return price(value)
         if self.convert == "date":
             return date(value)
         if self.convert == "absolute":
@@ -129,7 +132,9 @@ class FieldResult:
     candidates: int = 0
     note: str = ""
     rules: tuple[Rule, ...] = ()  # several places: union (list fields) or fallbacks (first)
-    held_out: float | None = None  # leave-one-out: share of samples a rule induced without them fits
+    held_out: float | None = (
+        None  # leave-one-out: share of samples a rule induced without them fits
+    )
     required: bool = False
     nearest: list[str] = field(default_factory=list)  # per sample: labelled value, nearest text
 
@@ -196,7 +201,9 @@ class Induction:
     @property
     def missing(self) -> dict[str, str]:
         """Fields left out of the parser, with the reason."""
-        return {f.name: f.reason() for f in self.fields if not f.made and not (f.ok and not f.parts)}
+        return {
+            f.name: f.reason() for f in self.fields if not f.made and not (f.ok and not f.parts)
+        }
 
     def source(self, note: str = "") -> str:
         return render_parser(self.template, self.schema, self.fields, note)
@@ -244,8 +251,20 @@ def render_parser(
             continue
         expr = result.code(schema.is_list(result.name))
         for helper in (
-            "texts", "text", "lines", "split", "number", "date", "absolute", "currency", "regex_all",
-            "regex", "ld", "union", "first",
+            "texts",
+            "text",
+            "lines",
+            "split",
+            "number",
+            "price",
+            "date",
+            "absolute",
+            "currency",
+            "regex_all",
+            "regex",
+            "ld",
+            "union",
+            "first",
         ):
             if re.search(rf"\b{helper}\(", expr):
                 used.add(helper)
@@ -363,14 +382,14 @@ class _PageIndex:
                 continue
             got = Rule("", convert=convert)._convert(self.page, value)
             if got is not None and normalise(got) == want:
-                if convert == "number" and not _BARE_NUMBER.fullmatch(value):
+                if convert in ("number", "price") and not _BARE_NUMBER.fullmatch(value):
                     loose.append(hit)
                 else:
                     out.append(hit)
                 if len(out) >= MAX_NODES * 2:
                     break
         out = out or loose
-        if not out and convert == "number":
+        if not out and convert in ("number", "price"):
             # a number inside a longer text: "£36,000 – £42,000 a year"
             for value, hit in self.strings:
                 if len(value) > 120 or hit.mode == "element":
@@ -473,7 +492,9 @@ class _Labels:
         self.slugs = frozenset(_slug(v) for v in avoid if v)
         self.required_on: Sequence[_PageIndex] = ()  # pages that show the field: each has its label
         self.field_words: tuple[str, ...] = ()  # the field's name in words: "date", "posted"
-        self.many = False  # a list field: its label may be singular or plural ("Director:"/"Directors:")
+        self.many = (
+            False  # a list field: its label may be singular or plural ("Director:"/"Directors:")
+        )
         self._seen: dict[str, bool] = {}
 
     def forms(self, label: str) -> tuple[str, ...]:
@@ -666,6 +687,10 @@ def _jsonld_paths(page: Page, target: Any, convert: str) -> list[tuple[str, str 
 def _converters(schema: Schema, name: str) -> list[str]:
     kind = schema.field_type(name)
     if kind in ("number", "integer"):
+        prop = schema.properties.get(name, {})
+        words = f"{name} {prop.get('description', '')}".lower()
+        if re.search(r"price|cost|amount|fee|msrp|salary|pay\b", words):
+            return ["price", "number"]  # "1.299 kr" is 1299: read as a price, else a number
         return ["number"]
     if schema.is_derived(name):
         prop = schema.properties.get(name, {})
@@ -720,7 +745,7 @@ def _gather(
                     ] = None
                 for hit in indexes[i].find(target, convert):
                     pattern = (
-                        _regex_for(*hit.substring, numeric=convert == "number")
+                        _regex_for(*hit.substring, numeric=convert in ("number", "price"))
                         if hit.substring
                         else None
                     )
@@ -738,7 +763,9 @@ def _gather(
                             box = box.getparent()
                         if box is not None:
                             for query, base_cost in _propose(_Hit(box, "element"), many, labels):
-                                candidates[Rule(query, "lines", convert, cost=base_cost - 0.05)] = None
+                                candidates[Rule(query, "lines", convert, cost=base_cost - 0.05)] = (
+                                    None
+                                )
             if many and isinstance(value, list) and len(value) >= 2 and not convert:
                 # values in one text with a separator: "Action, Drama"
                 for sep in (", ", "; ", " / ", " | ", ","):
@@ -971,7 +998,7 @@ def induce(
     for name in sorted(names, key=lambda n: schema.field_type(n) not in ("number", "integer")):
         field_result = done[name] = induce_field(name, schema, samples, indexes, partial, numbers)
         if field_result.made:
-            numbers.extend(r for r in field_result.parts if r.convert == "number")
+            numbers.extend(r for r in field_result.parts if r.convert in ("number", "price"))
         if progress:
             state = "ok" if field_result.made else f"{field_result.exact}/{field_result.total}"
             progress(f"induce {template} {name}: {state}")
