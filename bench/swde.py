@@ -161,6 +161,7 @@ def main() -> int:
             fixtures, str(schema_path), registry, template, generator="induce", progress=None
         )
         compile_times.append(time.perf_counter() - t0)
+        print(f"{template}: compiled in {compile_times[-1]:.2f} s, published={result.published}")
         held_out: dict[str, Any] = {}
         if result.published:
             info = registry.info(template, fresh=True)

@@ -661,17 +661,22 @@ def ld(page: Page, path: str, type: str | None = None) -> Any:
 
 
 def regex(pattern: str, value: Any, group: int | str = 0) -> str | None:
-    """The first match of ``pattern`` in ``value`` (``group`` of it), or None. Time-limited."""
+    """The first match of ``pattern`` in ``value`` (``group`` of it), or None; a list is searched
+    entry by entry, the first entry that matches wins (``regex(r"MSRP: \\$(\\S+)", texts(...), 1)``).
+    Time-limited."""
     if value is None:
         return None
-    try:
-        m = _regex.search(pattern, str(value), timeout=REGEX_TIMEOUT)
-    except TimeoutError:
-        return None
-    if not m:
-        return None
-    found = m.group(group)
-    return clean(found) if found is not None else None
+    for one in value if isinstance(value, list) else [value]:
+        if one is None:
+            continue
+        try:
+            m = _regex.search(pattern, str(one), timeout=REGEX_TIMEOUT)
+        except TimeoutError:
+            return None
+        if m:
+            found = m.group(group)
+            return clean(found) if found is not None else None
+    return None
 
 
 def regex_all(pattern: str, value: Any, group: int | str = 0) -> list[str]:

@@ -82,9 +82,11 @@ class Rule:
             if self.pattern:
                 values = regex_all(self.pattern, values, 1)
             return [self._convert(page, v) for v in values] or None
+        elif self.pattern:  # the first node whose text has the pattern: rows may move
+            value = regex(self.pattern, texts(page.xpath(self.query)), 1)
         else:
             value = text(page.xpath(self.query))
-        if self.pattern:
+        if self.pattern and self.kind == "ld":
             value = regex(self.pattern, value, 1)
         return self._convert(page, value)
 
@@ -107,7 +109,8 @@ class Rule:
         if self.kind == "ld":
             inner = f"ld(page, {self.query!r}" + (f", {self.ld_type!r})" if self.ld_type else ")")
         else:
-            inner = f"{self.kind}(page.xpath({self.query!r}))"
+            reader = "texts" if self.pattern and self.kind == "text" else self.kind
+            inner = f"{reader}(page.xpath({self.query!r}))"
         if self.sep:
             inner = f"split({inner}, {self.sep!r})"
         if self.pattern:
@@ -384,6 +387,11 @@ class _PageIndex:
             if got is not None and normalise(got) == want:
                 if convert in ("number", "price") and not _BARE_NUMBER.fullmatch(value):
                     loose.append(hit)
+                    for m in _NUMBER_TOKEN.finditer(value):  # "MSRP: $36,050 Invoice: …"
+                        if normalise(number(m.group(0))) == want:
+                            context = (value[: m.start()], value[m.end() :])
+                            loose.append(_Hit(hit.element, hit.mode, context))
+                            break
                 else:
                     out.append(hit)
                 if len(out) >= MAX_NODES * 2:
@@ -504,6 +512,10 @@ class _Labels:
         stem, colon = (label[:-1], ":") if label.endswith(":") else (label, "")
         if not stem or not stem[-1].isalpha():
             return (label,)
+        if stem.endswith("y") and stem[-2:-1] not in ("a", "e", "o", "u", ""):
+            return (label, stem[:-1] + "ies" + colon)  # "Category:" / "Categories:"
+        if stem.endswith("ies"):
+            return (label, stem[:-3] + "y" + colon)
         if stem.endswith("s"):
             if stem.endswith(("ss", "us", "is")) or len(stem) <= 3:
                 return (label,)  # "Address", "Status": not plurals
@@ -526,8 +538,12 @@ class _Labels:
         return " or ".join(f"normalize-space()={_literal(f)}" for f in self.forms(label))
 
     def of(self, el: Any) -> str | None:
+        if sum(isinstance(c.tag, str) for c in el) > 1:
+            return None  # a label is a leaf (or wraps one element): not a menu of links
         value = clean("".join(el.itertext()))
         if not value or len(value) > 40 or value in self.avoid:
+            return None
+        if "|" in value or len(value.split()) > 5:
             return None
         if not any(ch.isalpha() for ch in value):
             return None
@@ -632,18 +648,32 @@ def _propose(hit: _Hit, many: bool, labels: _Labels) -> Iterable[tuple[str, floa
     yield "/" + "/".join(steps) + suffix, 12.0 + 0.1 * len(steps)
 
 
-def _regex_for(before: str, after: str, numeric: bool = False) -> str | None:
+def _regex_for(before: str, after: str, numeric: bool = False, words: int = 1) -> str | None:
     """A pattern with one group taking the value between the literal words around it.
 
     Only the non-digit context next to the value is kept (``£36,000 – £`` gives ``–\\s*£``), so
     the pattern does not hard-code another value of the page.
     """
-    head = re.search(r"[^\d]{0,12}$", before)
-    tail = re.match(r"[^\d]{0,8}", after)
-    left = head.group(0).strip() if head else ""
-    right = tail.group(0).strip() if tail else ""
-    start = re.escape(left) + r"\s*" if left else ("^" if not before.strip() else "")
-    end = r"\s*" + re.escape(right) if right else ("$" if not after.strip() else "")
+    head = re.search(r"[^\d]{0,24}$", before)
+    tail = re.match(r"[^\d]{0,12}", after)
+    left = head.group(0) if head else ""
+    right = tail.group(0) if tail else ""
+    if left and len(left) < len(before) and before[-len(left) - 1].isalnum() and left[0].isalnum():
+        left = left.split(" ", 1)[1] if " " in left else ""  # never half a word: "ate Posted"
+    if right and len(right) < len(after) and after[len(right)].isalnum() and right[-1].isalnum():
+        right = right.rsplit(" ", 1)[0] if " " in right.strip() else ""
+    left, right = left.strip(), right.strip()
+    tokens = left.split()
+    for keep in range(1, len(tokens) + 1):  # the label: the last ``words`` words with letters
+        if sum(any(ch.isalpha() for ch in w) for w in tokens[-keep:]) > words:
+            left = " ".join(tokens[-keep + 1 :])
+            break
+
+    def literal(words: str) -> str:
+        return re.escape(words).replace("\\ ", "\\s+")
+
+    start = literal(left) + r"\s*" if left else ("^" if not before.strip() else "")
+    end = r"\s*" + literal(right) if right else ("$" if not after.strip() else "")
     if not start and not end:
         return None
     if numeric:  # a number ends where its digits end: no right-hand context needed
@@ -743,15 +773,23 @@ def _gather(
                     candidates[
                         Rule(path, "ld", convert, ld_type=kind, cost=11.5 if partial else 1.5)
                     ] = None
-                for hit in indexes[i].find(target, convert):
-                    pattern = (
-                        _regex_for(*hit.substring, numeric=convert in ("number", "price"))
-                        if hit.substring
-                        else None
-                    )
-                    if hit.substring and pattern is None:
-                        continue
+                for hit, pattern in _patterns(indexes[i].find(target, convert), convert):
                     extra = 0.5 if hit.mode.startswith("@") and convert != "absolute" else 0.0
+                    if pattern and hit.mode == "element":
+                        extra += 1.0  # a text over several nodes: the neighbours may change
+                    if pattern and not pattern.endswith(("$", ")")):
+                        extra += 0.5  # the next words are part of the rule
+                    if pattern and re.search(
+                        r"[A-Za-z]\w*:\s*\W?$", hit.substring[0] if hit.substring else ""
+                    ):
+                        extra -= (
+                            1.5  # "MSRP: $…": a label in the text anchors it, a position does not
+                        )
+                    if hit.substring:
+                        lead = hit.substring[0][-24:]
+                        if sum(ch.isalpha() for ch in lead) < 3:
+                            extra += 1.0  # "in", "$": too little to anchor on
+                        extra -= labels.affinity(lead.split(":")[0][-20:] if ":" in lead else "")
                     for query, base_cost in _propose(hit, many, labels):
                         cost = base_cost + extra + (3 if pattern else 0)
                         kind = "texts" if many else "text"
@@ -779,6 +817,22 @@ def _gather(
     return candidates
 
 
+def _patterns(hits: list[_Hit], convert: str) -> Iterable[tuple[_Hit, str | None]]:
+    """Each hit with the pattern that takes its value out of a longer text (None for a whole
+    node); a value inside a text gets a pattern anchored on one, and one on two, words before it."""
+    numeric = convert in ("number", "price")
+    for hit in hits:
+        if not hit.substring:
+            yield hit, None
+            continue
+        seen = set()
+        for words in (1, 2):
+            pattern = _regex_for(*hit.substring, numeric=numeric, words=words)
+            if pattern is not None and pattern not in seen:
+                seen.add(pattern)
+                yield hit, pattern
+
+
 def _run(rule: Rule, page: Page) -> Any:
     try:
         return rule.apply(page)
@@ -802,6 +856,17 @@ def _same(got: Any, expected: Any) -> bool:
     return bool(want == have)
 
 
+def _too_many(rule: Rule, page: Page, expected: Any) -> bool:
+    """Whether a list rule selects far more nodes than there are values (so it cannot be exact
+    or sound): decided from the node count, before reading and cleaning every node's text."""
+    if rule.kind not in ("texts", "lines") or rule.sep:
+        return False
+    try:
+        return len(page.xpath(rule.query)) > 2 * len(_members(expected)) + 2
+    except Exception:  # noqa: BLE001 - a query the page cannot run
+        return True
+
+
 def _members(value: Any) -> list[Any]:
     if _blank(value) or value is _FAILED:
         return []
@@ -823,7 +888,11 @@ def _choose(
     for rule in ranked:
         if best is not None and best_exact == n and rule.cost > best.cost:
             break
-        exact = sum(_same(_run(rule, page), values[i]) for i, (page, _) in enumerate(samples))
+        exact = 0
+        for i, (page, _) in enumerate(samples):
+            if exact + (n - i) <= best_exact:
+                break  # cannot beat the best any more
+            exact += not _too_many(rule, page, values[i]) and _same(_run(rule, page), values[i])
         if exact > best_exact:
             best, best_exact = rule, exact
     if best is None:
@@ -838,6 +907,9 @@ def _choose(
         order = 0.0
         ok = True
         for i, (page, _) in enumerate(samples):
+            if _too_many(rule, page, values[i]):
+                ok = False
+                break
             got = _run(rule, page)
             if got is _FAILED:
                 ok = False
