@@ -250,3 +250,38 @@ def test_partial_labels_on_a_redesign_generalise_to_every_page() -> None:
         for name, rule in rules.items():
             assert rule is not None
             assert rule.apply(page) == truth[1].get(name), (path, name)
+
+
+def test_a_schema_given_by_path_stays_with_the_template(tmp_path: Path) -> None:
+    """compile --schema path/to/schema.json, then extract and test with no --schema: the schema
+    is kept in the registry (by hash), even when the original file is gone."""
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    for case in (fixtures / T).iterdir():  # the fixtures do not name a schema either
+        meta = json.loads((case / "meta.json").read_text())
+        meta.pop("schema")
+        (case / "meta.json").write_text(json.dumps(meta))
+    custom = json.loads((Path(__file__).parent.parent / "schemas" / "product.json").read_text())
+    custom["properties"]["price"]["maximum"] = 15  # this schema's own rule
+    schema_file = tmp_path / "my-schemas" / "gadget.json"
+    schema_file.parent.mkdir()
+    schema_file.write_text(json.dumps(custom))
+    reg = tmp_path / "reg"
+    proc = run_cli("compile", str(fixtures), "--schema", str(schema_file), "--registry", str(reg))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    schema_file.unlink()  # the registry keeps its own copy
+    info = json.loads((reg / T / "parser.json").read_text())
+    assert info["schema"] == "gadget" and (reg / T / info["schema_file"]).is_file()
+    page = tmp_path / "p.html"
+    from conftest import product_page
+
+    page.write_text(product_page(2), "utf-8")
+    proc = run_cli("extract", str(page), "--registry", str(reg), "--template", T, "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["valid"] and out["item"]["name"] == "Widget 2 Deluxe"
+    page.write_text(product_page(9), "utf-8")  # £19.99: over this schema's maximum
+    proc = run_cli("extract", str(page), "--registry", str(reg), "--template", T, "--json")
+    out = json.loads(proc.stdout)
+    assert not out["valid"] and any("price" in e and "15" in e for e in out["errors"]), out
+    proc = run_cli("test", "--registry", str(reg), "--fixtures", str(fixtures))
+    assert proc.returncode == 0, proc.stdout + proc.stderr

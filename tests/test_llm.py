@@ -566,3 +566,71 @@ def test_build_messages_pages_expected_items_and_regeneration(
     assert again.count("<page>") == 3 and "2 more page(s)" in again
     assert again.index("(shop.test/product/case2)") < again.index("A previous parser")
     assert WRONG_VALUES.strip() in again and "expected 'Emma', got 'Out of stock'" in again
+
+
+# ---------------------------------------------------------------------------------------------
+# the fields induction leaves out go to the LLM alone
+
+HIDDEN_SKU = (
+    PAGE.replace(
+        '<span class="sku">{sku}</span>',
+        """<div class="buy" data-info='{{"ref": "{sku}"}}'></div>""",
+    )
+    .replace('id="product-{sku}"', 'id="product"')
+    .replace('src="/img/{sku}.jpg"', 'src="/img/{name}.jpg"')
+)
+
+WITH_SKU = GOOD.replace(
+    'text(page.css("span.sku"))',
+    'regex(r\'"ref": "([^"]+)"\', page.css("div.buy::attr(data-info)").get(), 1)',
+).replace("absolute\n", "absolute, regex\n")
+
+
+def _hidden_sku_fixtures(root: Path) -> list[Fixture]:
+    """The sku only in a data attribute that induction does not read (a JSON text): the LLM's
+    job, and the only field that is."""
+    fixtures = write_fixtures(root, PRODUCTS)
+    for fixture, product in zip(fixtures, PRODUCTS, strict=True):
+        (fixture.path / "page.html").write_text(HIDDEN_SKU.format(**product), encoding="utf-8")
+        expected = dict(fixture.expected, image=f"http://shop.test/img/{product['name']}.jpg")
+        (fixture.path / "expected.json").write_text(json.dumps(expected))
+    return load_fixtures(root, TEMPLATE)
+
+
+def test_fields_induction_leaves_out_are_asked_of_the_llm(tmp_path: Path, schema: Schema) -> None:
+    from crawler.compiler import compile_fixtures
+    from crawler.registry import Registry
+
+    fixtures = _hidden_sku_fixtures(tmp_path / "fixtures")
+    registry = Registry(tmp_path / "reg")
+    with ScriptedLLM([code_answer(WITH_SKU)]) as server:
+        generator = LLMGenerator(config_for(server, tmp_path))
+        result = compile_fixtures(fixtures, schema, registry, TEMPLATE, llm_generator=generator)
+    assert result.published and result.generator == "llm:openai/scripted", result.notes
+    assert server.calls == 1
+    prompt = last_user_message(server, 0)
+    assert "sku: left out" in prompt and "keep every other field" in prompt
+    assert "def parse" in prompt, "the induced parser is given as the one to complete"
+    info = registry.info(TEMPLATE)
+    assert info.missing_fields == {}
+    item = registry.active(TEMPLATE).run(fixtures[0].page())
+    assert item["sku"] == "SKU-001" and item["name"] == "Dune"
+
+
+def test_when_the_llm_fails_the_induced_fields_are_published(
+    tmp_path: Path, schema: Schema
+) -> None:
+    from crawler.compiler import compile_fixtures
+    from crawler.registry import Registry
+
+    fixtures = _hidden_sku_fixtures(tmp_path / "fixtures")
+    registry = Registry(tmp_path / "reg")
+    with ScriptedLLM([code_answer(SYNTAX_ERROR)] * 2) as server:
+        generator = LLMGenerator(config_for(server, tmp_path, max_attempts=2))
+        result = compile_fixtures(fixtures, schema, registry, TEMPLATE, llm_generator=generator)
+    assert result.published and result.generator == "induce"
+    assert list(result.missing) == ["sku"] and server.calls == 2
+    info = registry.info(TEMPLATE)
+    assert list(info.missing_fields) == ["sku"]
+    item = registry.active(TEMPLATE).run(fixtures[1].page())
+    assert "sku" not in item and item["name"] == "Emma" and item["price"] == 7.99

@@ -430,6 +430,13 @@ def _slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]", "", value.lower())
 
 
+def _holds(name: str, avoid: frozenset[str]) -> bool:
+    """Whether an id or class holds a value of the samples (``product-SKU-002``, ``brand-acme``):
+    such a name changes from page to page, so it is no anchor."""
+    slug = _slug(name)
+    return slug in avoid or any(len(v) >= 3 and v in slug for v in avoid)
+
+
 def _anchors(el: Any, avoid: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
     """XPaths that select an element by what it is rather than where it is, with their cost.
 
@@ -438,16 +445,16 @@ def _anchors(el: Any, avoid: frozenset[str] = frozenset()) -> list[tuple[str, fl
     tag = _tag(el)
     out: list[tuple[str, float]] = []
     ident = el.get("id")
-    if ident and not _VOLATILE.search(ident) and len(ident) < 60:
+    if ident and not _VOLATILE.search(ident) and len(ident) < 60 and not _holds(ident, avoid):
         out.append((f"id({_literal(ident)})", 1.0))
     for attr in ("itemprop", "property", "name"):
         value = el.get(attr)
-        if value and len(value) < 60:
+        if value and len(value) < 60 and not _holds(value, avoid):
             out.append((f"//{tag}[@{attr}={_literal(value)}]", 1.0))
     classes = (el.get("class") or "").split()
-    good = [c for c in classes if not _VOLATILE.search(c) and len(c) < 50 and _slug(c) not in avoid]
+    good = [c for c in classes if not _VOLATILE.search(c) and len(c) < 50 and not _holds(c, avoid)]
     if good:
-        if len(good) == len(classes) and not any(_slug(c) in avoid for c in classes):
+        if len(good) == len(classes) and not any(_holds(c, avoid) for c in classes):
             # several classes: one of them may be a state ("in-stock"), so the full set costs more
             out.append(
                 (
@@ -774,7 +781,8 @@ def _gather(
                         Rule(path, "ld", convert, ld_type=kind, cost=11.5 if partial else 1.5)
                     ] = None
                 for hit, pattern in _patterns(indexes[i].find(target, convert), convert):
-                    extra = 0.5 if hit.mode.startswith("@") and convert != "absolute" else 0.0
+                    # text a reader sees before an attribute (an image's alt repeats the heading)
+                    extra = 1.2 if hit.mode.startswith("@") and convert != "absolute" else 0.0
                     if pattern and hit.mode == "element":
                         extra += 1.0  # a text over several nodes: the neighbours may change
                     if pattern and not pattern.endswith(("$", ")")):
@@ -785,6 +793,8 @@ def _gather(
                         extra -= (
                             1.5  # "MSRP: $…": a label in the text anchors it, a position does not
                         )
+                    if pattern and _names_data(pattern, labels.avoid):
+                        continue  # "Acme\s+Weight:": a value of the samples is no anchor
                     if hit.substring:
                         lead = hit.substring[0][-24:]
                         if sum(ch.isalpha() for ch in lead) < 3:
@@ -815,6 +825,15 @@ def _gather(
                             rule = Rule(query, "texts", "", cost=base_cost + 0.5, sep=sep.strip())
                             candidates[rule] = None
     return candidates
+
+
+def _names_data(pattern: str, values: set[str | None]) -> bool:
+    """Whether a pattern's literal context holds a value of the sample items."""
+    literal = re.sub(r"\\s[+*]|\\(.)|\(\.\+\?\)|\(\\d\[\\d\.,\]\*\)|[\^$]", r" \1 ", pattern)
+    words = clean(literal) or ""
+    return any(
+        v and len(v) >= 3 and re.search(rf"(?<!\w){re.escape(v)}(?!\w)", words) for v in values
+    )
 
 
 def _patterns(hits: list[_Hit], convert: str) -> Iterable[tuple[_Hit, str | None]]:
