@@ -275,12 +275,18 @@ def test_a_schema_given_by_path_stays_with_the_template(tmp_path: Path) -> None:
     from conftest import product_page
 
     page.write_text(product_page(2), "utf-8")
-    proc = run_cli("extract", str(page), "--registry", str(reg), "--template", T, "--json")
+    url = "http://shop.test/p/2.html"
+    proc = run_cli(
+        "extract", str(page), "--registry", str(reg), "--template", T, "--json", "--url", url
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = json.loads(proc.stdout)
     assert out["valid"] and out["item"]["name"] == "Widget 2 Deluxe"
     page.write_text(product_page(9), "utf-8")  # £19.99: over this schema's maximum
-    proc = run_cli("extract", str(page), "--registry", str(reg), "--template", T, "--json")
+    url = "http://shop.test/p/2.html"
+    proc = run_cli(
+        "extract", str(page), "--registry", str(reg), "--template", T, "--json", "--url", url
+    )
     out = json.loads(proc.stdout)
     assert not out["valid"] and any("price" in e and "15" in e for e in out["errors"]), out
     proc = run_cli("test", "--registry", str(reg), "--fixtures", str(fixtures))
