@@ -1,101 +1,360 @@
 """Checks of an extracted item beyond the schema: grounding (every value comes from the page).
 
-A string value is grounded when, after HTML-entity decoding and whitespace folding, it occurs in
-the page: in its source (text and attribute values) or in its text with tags taken out. Fields
-the schema marks ``"x-derived": true`` (ISO dates, absolute URLs, currency codes) are exempt.
-Numbers are grounded when the page writes them as a number (``1,299.50`` grounds 1299.5 but
-not 99).
+Grounding matches whole values as the page's text shows them, never its markup:
+
+* A string value is grounded when, whitespace folded, it occurs in the page's text (every text
+  node, scripts included: JSON-LD is text; comments are not), in an attribute value (``alt``,
+  ``content``, …; never a tag or attribute name), or among the decoded strings of its JSON-LD
+  (``"Caf\\u00e9"`` in the script grounds ``Café``). A value that still holds entities
+  (``AT&amp;T``) is also tried decoded. Fast path: a value standing verbatim in the HTML where a
+  scan of the source shows text content (after a ``>``, not in a tag, a comment or CDATA) needs
+  no text built; any doubt goes to the text.
+* A number is grounded when the page writes that number as a number, in its text or an
+  attribute value: ``£12.50`` and ``12,50 €`` ground 12.5 but not 1250 or 50; ``1,299.50`` grounds
+  1299.5 but not 99; ``12.500`` grounds 12.5 and 12500 (the page does not say which it means).
+  Digit groups split by spaces or by markup (``1 299 €``, ``£<b>12</b>.99``) are read together.
+* Fields the schema marks ``"x-derived": true`` (ISO dates, absolute URLs, currency codes) are not
+  looked for in the page.
+* A URL field (a property, or the items of an array property, with ``"format": "uri"``; derived
+  or not) must be an absolute ``http``/``https`` URL with a host: ``file:///etc/passwd``,
+  ``ftp://…``, ``javascript:…`` and relative URLs fail. A property lists other schemes it allows
+  with ``"x-schemes"``, e.g. ``"x-schemes": ["http", "https", "data"]`` for inline images. One
+  exception: on a page that is itself a local file (a saved page read without its URL, so its
+  URL is ``file://…``) its links resolve to ``file:`` URLs, and ``file`` is allowed too.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
-from decimal import Decimal
-from typing import Any
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from lxml import etree
 
 from crawler.parsing import Page
 from crawler.schemas import Schema
 
-__all__ = ["PageText", "grounding_errors", "shown_share"]
+__all__ = ["PageText", "grounding_errors", "shown_share", "url_error"]
 
 _WS = re.compile(r"\s+")
-_NUM_SEPARATORS = re.compile(r"[\s,.'\u00a0\u202f]")
-# a run of written numbers: digits with thousands or decimal separators (spaces too) between them
-_NUMBER_RUN = re.compile(r"\d[\d,.'\s\u00a0\u202f]*")
+_TEXT_NODES = etree.XPath("//text()", smart_strings=False)  # comments and PIs are not text()
+_ATTRIBUTE_VALUES = etree.XPath("//@*", smart_strings=False)
+# a run of written numbers in folded text: digits with separators (spaces too) between them
+_NUMBER_RUN = re.compile(r"\d[\d,.' ]*")
+_SEPARATORS = ",.'"
+_LEADING_DIGITS = re.compile(r"\d+")
+_NOT_VERBATIM = frozenset("<>&\"'")  # values with these are never taken from the raw source
+_FAST_OCCURRENCES = 16  # raw-source occurrences of a value looked at before building the text
+HTTP_SCHEMES = ("http", "https")
 
 
 def fold(value: str) -> str:
+    """Entities decoded, whitespace folded (the form of values in messages and the share)."""
     return _WS.sub(" ", html.unescape(value)).strip()
 
 
+def _fold_ws(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _strings(query: etree.XPath, root: Any) -> list[str]:
+    """The strings an XPath query of text nodes or attribute values finds under ``root``."""
+    if root is None:
+        return []
+    found = query(root)  # smart_strings=False: plain str
+    return cast(list[str], found) if isinstance(found, list) else []
+
+
 class PageText:
-    """The folded source and text of a page, computed lazily once per page."""
+    """What a page shows, computed lazily once per page: its text, attribute values, JSON-LD
+    strings and the numbers it writes."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self._source: str | None = None
         self._text: str | None = None
+        self._attributes: str | None = None
+        self._structured: str | None = None
         self._numbers: set[str] | None = None
-
-    @property
-    def source(self) -> str:
-        if self._source is None:
-            self._source = fold(self.page.source)
-        return self._source
+        self._attribute_numbers: set[str] | None = None
 
     @property
     def text(self) -> str:
+        """Every text node, joined by a space and whitespace folded (scripts' text included)."""
         if self._text is None:
             root = self.page.selector.root
-            self._text = fold(" ".join(root.itertext()) if root is not None else "")
+            self._text = _fold_ws(" ".join(_strings(_TEXT_NODES, root)))
         return self._text
 
     @property
+    def attributes(self) -> str:
+        """Every attribute value, whitespace folded, NUL between two (no value spans two)."""
+        if self._attributes is None:
+            root = self.page.selector.root
+            # NUL is no space to str.split, and the parser strips it from pages: a separator
+            self._attributes = _fold_ws("\x00".join(_strings(_ATTRIBUTE_VALUES, root)))
+        return self._attributes
+
+    @property
+    def structured(self) -> str:
+        """Every string of the page's JSON-LD, decoded and folded, NUL between two."""
+        if self._structured is None:
+            found: list[str] = []
+            stack: list[Any] = list(self.page.jsonld())
+            while stack:
+                value = stack.pop()
+                if isinstance(value, str):
+                    found.append(_fold_ws(value))
+                elif isinstance(value, dict):
+                    stack.extend(value.values())
+                elif isinstance(value, list):
+                    stack.extend(value)
+            self._structured = "\x00".join(found)
+        return self._structured
+
+    @property
     def numbers(self) -> set[str]:
-        """The digits of every number the page writes, as digit strings: ``£1,299.50`` gives
-        ``129950``. Digit groups split by spaces or by markup (``1 299 €``, ``£<b>12</b>.99``)
-        are joined as well as kept apart, up to four groups."""
+        """Every number the text writes, in canonical form (``1299.5``, ``12``): all readings of
+        an ambiguous one (``1,299`` gives ``1299`` and ``1.299``)."""
         if self._numbers is None:
-            found: set[str] = set()
-            for run in _NUMBER_RUN.findall(self.text):
-                groups = [g for g in (_NUM_SEPARATORS.sub("", part) for part in run.split()) if g]
-                for i in range(len(groups)):
-                    for j in range(i + 1, min(i + 4, len(groups)) + 1):
-                        found.add("".join(groups[i:j]))
-            self._numbers = found
+            self._numbers = _numbers_in(self.text)
         return self._numbers
 
+    @property
+    def attribute_numbers(self) -> set[str]:
+        """Every number the attribute values write, as :attr:`numbers`."""
+        if self._attribute_numbers is None:
+            self._attribute_numbers = _numbers_in(self.attributes)
+        return self._attribute_numbers
+
     def contains(self, value: str) -> bool:
-        needle = fold(value)
+        """Whether the page shows ``value`` (whitespace folded) as text or an attribute value."""
+        needle = _fold_ws(value)
         if not needle:
             return True
-        if needle in self.page.source:  # most values stand verbatim in the HTML: no folding needed
+        if self._verbatim_in_text(needle):
             return True
-        return needle in self.source or needle in self.text
+        if needle in self.text or needle in self.attributes or needle in self.structured:
+            return True
+        if "&" in needle:  # a value that kept its entities: "AT&amp;T" is shown as "AT&T"
+            decoded = fold(needle)
+            if decoded != needle:
+                return self.contains(decoded)
+        return False
+
+    def _verbatim_in_text(self, needle: str) -> bool:
+        """The fast path: ``needle`` stands in the raw HTML at a place that is text content.
+
+        Sound for a needle without ``< > & " '``: from a ``>`` to the needle there is no ``<``
+        (not in a tag), no quote (a ``>`` inside a quoted attribute value is followed by its
+        closing quote before any markup), and no unclosed ``<!--`` or ``<![CDATA[`` before it.
+        """
+        if _NOT_VERBATIM.intersection(needle):
+            return False
+        source = self.page.source
+        start = source.find(needle)
+        for _ in range(_FAST_OCCURRENCES):
+            if start < 0:
+                return False
+            close = source.rfind(">", 0, start)
+            if (
+                close >= 0
+                and source.rfind("<", 0, start) < close
+                and source.find('"', close, start) < 0
+                and source.find("'", close, start) < 0
+                and source.rfind("<!--", 0, start) <= source.rfind("-->", 0, start)
+                and source.rfind("<![", 0, start) <= source.rfind("]]>", 0, start)
+            ):
+                return True
+            start = source.find(needle, start + 1)
+        return False
 
     def contains_number(self, value: float | int) -> bool:
-        """Whether the page writes this number as a number of its own (``99`` is not grounded
-        by ``1,299``), in any of its usual spellings: 12, 12.0, 12.00; 12.5, 12.50, 12.500."""
-        value = abs(value)
-        spellings = {f"{value:.1f}", f"{value:.2f}", f"{value:.3f}"}
-        if float(value).is_integer():
-            spellings.add(str(int(value)))
-        else:
-            spellings.add(format(Decimal(repr(float(value))), "f"))  # 1.234e-05: 0.00001234
-        return any(_NUM_SEPARATORS.sub("", s) in self.numbers for s in spellings)
+        """Whether the page writes this number as a number (``99`` is not grounded by ``1,299``
+        nor ``1250`` by ``12.50``), in any usual spelling: 12, 12.0, 12.00; 12.5, 12,50."""
+        wanted = _canonical_forms(value)
+        if not wanted:
+            return False
+        return not wanted.isdisjoint(self.numbers) or not wanted.isdisjoint(self.attribute_numbers)
+
+
+def _canonical(whole: str, fraction: str = "") -> str:
+    """``007``, ``50`` → ``7.5``; ``12``, ``00`` → ``12``."""
+    whole = whole.lstrip("0") or "0"
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+def _canonical_forms(value: float | int) -> set[str]:
+    """The canonical forms of a number value: exact, and rounded to 1–3 decimals when that is
+    the same number up to float noise (``12.990000000000002`` is the ``12.99`` of the page)."""
+    if isinstance(value, bool):
+        return set()
+    if isinstance(value, int):
+        return {str(abs(value))}
+    if not math.isfinite(value):
+        return set()
+    value = abs(value)
+    forms = set()
+    try:
+        whole, _, fraction = format(Decimal(repr(value)), "f").partition(".")
+    except InvalidOperation:  # pragma: no cover - repr of a finite float is a decimal
+        return set()
+    forms.add(_canonical(whole, fraction))
+    tolerance = 1e-9 * max(1.0, value)
+    for places in (1, 2, 3):
+        rounded = f"{value:.{places}f}"
+        if abs(float(rounded) - value) <= tolerance:
+            whole, _, fraction = rounded.partition(".")
+            forms.add(_canonical(whole, fraction))
+    return forms
+
+
+def _grouped(parts: list[str], sep: str) -> bool:
+    """Whether ``parts`` are thousands groups: 1–3 digits, then groups of 3 (or the Indian
+    1,23,456: groups of 2, then 3)."""
+    if not parts[0] or len(parts[0]) > 3 or not all(p.isdigit() for p in parts):
+        return False
+    rest = parts[1:]
+    if all(len(p) == 3 for p in rest):
+        return True
+    return sep == "," and len(rest[-1]) == 3 and all(len(p) == 2 for p in rest[:-1])
+
+
+def _readings(written: str) -> Iterator[str]:
+    """The numbers a string of digits and separators may mean, in canonical form; for one that
+    is no number as a whole (``03.05.2026``, ``1.2.3``), each of its digit groups."""
+    written = written.strip(_SEPARATORS)
+    if not written:
+        return
+    if written.isdigit():
+        yield _canonical(written)
+        return
+    found = False
+    for reading in _whole_readings(written):
+        found = True
+        yield reading
+    if not found:
+        for group in re.split(r"[,.']+", written):
+            yield _canonical(group)
+
+
+def _whole_readings(written: str) -> Iterator[str]:
+    """The readings of digits with separators as one number: thousands, decimal, or both."""
+    for sep in _SEPARATORS:  # every separator a thousands separator: 1,299 · 1.234.567 · 1'299
+        if sep in written:
+            parts = written.split(sep)
+            if all(p.isdigit() for p in parts) and _grouped(parts, sep):
+                yield _canonical("".join(parts))
+            break
+    decimal = max(written.rfind("."), written.rfind(","))
+    if decimal < 0:
+        return
+    whole, fraction = written[:decimal], written[decimal + 1 :]
+    if not fraction.isdigit() or not whole:
+        return
+    if whole.isdigit():
+        yield _canonical(whole, fraction)
+        return
+    thousands = {c for c in whole if not c.isdigit()}
+    if len(thousands) != 1 or written[decimal] in thousands:
+        return
+    sep = thousands.pop()
+    parts = whole.split(sep)
+    if _grouped(parts, sep):
+        yield _canonical("".join(parts), fraction)
+
+
+def _joins(left: str, right: str) -> bool:
+    """Whether two space-split parts of a number run may be one number: a separator between
+    them (``12`` ``.99``, written across markup) or a group of three digits (``1 299``)."""
+    if left[-1] in _SEPARATORS or right[0] in _SEPARATORS:
+        return True
+    lead = _LEADING_DIGITS.match(right)
+    return lead is not None and len(lead.group(0)) == 3
+
+
+def _numbers_in(text: str) -> set[str]:
+    found: set[str] = set()
+    for run in _NUMBER_RUN.findall(text):
+        parts = run.split()
+        for i in range(len(parts)):
+            written = parts[i]
+            found.update(_readings(written))
+            for j in range(i + 1, min(i + 4, len(parts))):
+                if not _joins(parts[j - 1], parts[j]):
+                    break
+                written += parts[j]
+                found.update(_readings(written))
+    return found
+
+
+def url_error(value: Any, schemes: tuple[str, ...] = HTTP_SCHEMES) -> str | None:
+    """Why ``value`` is not an absolute URL of one of ``schemes`` with a host, or None if it is.
+
+    >>> url_error("file:///etc/passwd")
+    "scheme 'file' is not allowed (only http, https)"
+    """
+    if not isinstance(value, str):
+        return None  # the schema check names a value of the wrong type
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as exc:
+        return f"not a URL: {exc}"
+    if not parts.scheme:
+        return "not an absolute URL"
+    if parts.scheme not in schemes:
+        return f"scheme {parts.scheme!r} is not allowed (only {', '.join(schemes)})"
+    if parts.scheme in HTTP_SCHEMES and not host:
+        return "no host"
+    return None
+
+
+def _url_schemes(schema: Schema, name: str) -> tuple[str, ...] | None:
+    """The schemes a URL field allows, or None when the field is not a URL."""
+    prop = schema.properties.get(name)
+    if not isinstance(prop, dict):
+        return None
+    target = prop.get("items") if prop.get("type") == "array" else prop
+    if not isinstance(target, dict):
+        return None
+    schemes = target.get("x-schemes", prop.get("x-schemes"))
+    if target.get("format") != "uri" and schemes is None:
+        return None
+    if not isinstance(schemes, list) or not all(isinstance(s, str) for s in schemes):
+        return HTTP_SCHEMES
+    return tuple(s.lower() for s in schemes)
 
 
 def grounding_errors(
     item: dict[str, Any], page: Page | PageText, schema: Schema | None
 ) -> list[str]:
-    """Fields whose values do not occur in the page, as ``field: value not in page``."""
+    """Fields whose values do not occur in the page, as ``field: value … does not occur in the
+    page``, and URL fields of a scheme the schema does not allow, as ``field: 'file:///x' is not
+    an allowed URL: scheme 'file' is not allowed (only http, https)``."""
     text = page if isinstance(page, PageText) else PageText(page)
     errors = []
+    local = text.page.url.startswith("file:")  # a saved page: its links resolve to file: URLs
     for name, value in item.items():
-        if value is None or (schema is not None and schema.is_derived(name)):
+        if value is None:
             continue
         values = value if isinstance(value, list) else [value]
+        if schema is not None:
+            schemes = _url_schemes(schema, name)
+            if schemes is not None:
+                if local:
+                    schemes = (*schemes, "file")
+                for one in values:
+                    why = url_error(one, schemes)
+                    if why is not None:
+                        errors.append(f"{name}: {_short(one)!r} is not an allowed URL: {why}")
+                        break
+            if schema.is_derived(name):
+                continue
         for one in values:
             if isinstance(one, str):
                 ok = text.contains(one)

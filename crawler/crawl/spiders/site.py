@@ -13,13 +13,18 @@ from scrapy.http import Response, TextResponse
 from crawler.exceptions import BadInput, RegistryError, RoutingError
 from crawler.schemas import load_schema
 
+FOLLOWED_SCHEMES = frozenset({"http", "https"})
+
 
 class SiteSpider(Spider):
     """Follows links of one site and extracts an item from every page scrapec has a template for.
 
-    ``follow`` (a regex on the URL) limits which links are followed (default: every link of the
-    start URL's host); ``items`` (a regex on the URL) marks pages that must hold an item, so one
-    that no template fits is quarantined rather than taken for navigation. ``template`` forces one template for every page. Pages that route to a
+    Only http and https links are followed: a link with the start URL's host:port and another
+    scheme (``file://127.0.0.1:8000/etc/passwd``, ``ftp://…``) is refused and counted in the stat
+    ``scrapec/links_refused/scheme``. ``follow`` (a regex on the URL) limits which links are
+    followed (default: every link of the start URL's host); ``items`` (a regex on the URL) marks
+    pages that must hold an item, so one that no template fits is quarantined rather than taken
+    for navigation. ``template`` forces one template for every page. Pages that route to a
     template whose ``parser.json`` says ``"render": true`` are fetched through Playwright.
     """
 
@@ -63,6 +68,8 @@ class SiteSpider(Spider):
         yield self.request(self.start_url)
 
     def request(self, url: str) -> Request:
+        if urlsplit(url).scheme not in FOLLOWED_SCHEMES:  # never a file://, ftp://, s3://, data:
+            raise BadInput(f"{url!r}: not an http(s) URL; only http and https are fetched")
         meta: dict[str, Any] = {"scrapec": self.template or True}
         if self.items is not None and self.items.search(url):
             meta["scrapec_item_page"] = True
@@ -87,7 +94,14 @@ class SiteSpider(Spider):
             return
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href).split("#", 1)[0]
-            if urlsplit(url).netloc != self.host:
+            parts = urlsplit(url)
+            if parts.netloc != self.host:
+                continue
+            if parts.scheme not in FOLLOWED_SCHEMES:
+                # file://HOST:PORT/etc/passwd has the start URL's host:port: the scheme decides
+                stats = getattr(getattr(self, "crawler", None), "stats", None)
+                if stats is not None:
+                    stats.inc_value("scrapec/links_refused/scheme")
                 continue
             if self.follow is not None and not self.follow.search(url):
                 continue
