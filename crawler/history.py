@@ -1,20 +1,29 @@
-"""The last good item of every URL, in SQLite beside the registry (``<registry>/history.sqlite``).
+r"""The last good item of every URL, in SQLite beside the registry (``<registry>/history.sqlite``).
 
 Every item that passed all checks is recorded — in a crawl and in ``scrapec extract`` alike. An
 item from a failing or drifting parser never overwrites it. When a site is redesigned, the known
 values of a URL are labels for its new page: repair re-finds them without an LLM.
+
+Odd text never makes a write raise: a lone surrogate code point (U+D800 to U+DFFF, which a
+page's JSON-LD makes with the six bytes ``"\ud800"``, or a parser's value may hold) has no UTF-8
+form, so SQLite cannot store it. It is *escaped*, the way Python's ``backslashreplace`` does: it
+is written as the six characters ``\ud800``, in the URL, the template and every string of the
+item, and :meth:`History.get` reads those six characters back.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["History"]
+__all__ = ["History", "escape_surrogates"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS last_good (
@@ -26,6 +35,24 @@ CREATE TABLE IF NOT EXISTS last_good (
 );
 CREATE INDEX IF NOT EXISTS last_good_template ON last_good(template);
 """
+
+
+def escape_surrogates(text: str) -> str:
+    r"""``text`` with every surrogate code point written as its escape (``\ud800``, six
+    characters), so that it encodes as UTF-8; other text is returned as it is."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _json(item: dict[str, Any]) -> str:
+    r"""The item as JSON text that encodes as UTF-8: a surrogate in a string becomes the JSON of
+    its escape (``\\ud800``), which reads back as the six characters ``\ud800``."""
+    data = json.dumps(item, ensure_ascii=False, sort_keys=True)
+    if data.isascii() or _SURROGATE.search(data) is None:
+        return data
+    # json.dumps leaves str code points as they are, and every str is inside a JSON string
+    return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", data)
 
 
 class History:
@@ -60,16 +87,20 @@ class History:
             "ON CONFLICT(url) DO UPDATE SET template=excluded.template, version=excluded.version, "
             "item=excluded.item, seen=excluded.seen",
             (
-                url,
-                template,
+                escape_surrogates(url),
+                escape_surrogates(template),
                 version,
-                json.dumps(item, ensure_ascii=False, sort_keys=True),
+                _json(item),
                 time.time(),
             ),
         )
 
     def get(self, url: str) -> dict[str, Any] | None:
-        row = self._db().execute("SELECT item FROM last_good WHERE url = ?", (url,)).fetchone()
+        row = (
+            self._db()
+            .execute("SELECT item FROM last_good WHERE url = ?", (escape_surrogates(url),))
+            .fetchone()
+        )
         return json.loads(row[0]) if row else None
 
     def items(self, template: str, limit: int = 50) -> list[tuple[str, dict[str, Any]]]:

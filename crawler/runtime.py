@@ -102,18 +102,31 @@ def _held_fixture(
 
 
 class PageStore:
-    """Held and quarantined pages on disk: ``<root>/{held,quarantine}/<template>/<key>.{html,json}``."""
+    r"""Held and quarantined pages on disk: ``<root>/{held,quarantine}/<template>/<key>.{html,json}``.
+
+    Odd text never makes a write raise: a lone surrogate code point (no UTF-8 form) in a page,
+    its URL, its template or the reason is *escaped*, the way Python's ``backslashreplace``
+    does, as the six characters ``\ud800``; every file is UTF-8. Inside a JSON-LD string of the
+    page the escape reads back as the same code point. URLs are escaped alike wherever the store
+    takes one, so a page is found and removed under the URL it was put with.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
+    @staticmethod
+    def _utf8(text: str) -> str:
+        r"""``text`` with each surrogate code point written as ``\ud800`` (six characters)."""
+        return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()
+
     def _folder(self, kind: str, template: str) -> Path:
-        return self.root / kind / _slug(template)
+        return self.root / kind / _slug(self._utf8(template))
 
     def put(self, kind: str, template: str, url: str, html: str, reason: str) -> Path:
+        url, template, reason = self._utf8(url), self._utf8(template), self._utf8(reason)
         folder = self._folder(kind, template)
         key = _key(url)
-        atomic_write(folder / f"{key}.html", html.encode("utf-8"))
+        atomic_write(folder / f"{key}.html", html.encode("utf-8", "backslashreplace"))
         meta = {"url": url, "template": template, "reason": reason, "time": time.time()}
         atomic_write(folder / f"{key}.json", (json.dumps(meta, ensure_ascii=False) + "\n").encode())
         return folder / f"{key}.json"
@@ -122,7 +135,7 @@ class PageStore:
         folder = self._folder(kind, template)
         if not folder.is_dir():  # the common case, one stat: nothing of this kind was kept
             return
-        key = _key(url)
+        key = _key(self._utf8(url))
         for suffix in (".json", ".html"):
             (folder / f"{key}{suffix}").unlink(missing_ok=True)
 

@@ -544,8 +544,10 @@ class _Watchdog:
 
 def check_item(item: Any, template: str = "?") -> dict[str, Any]:
     """Return ``item`` as JSON-ready data or raise :class:`ParserFailed` (not a dict, a value that
-    is not JSON, a NaN, too deep, or larger than ``MAX_ITEM_CHARS``). Tuples become lists and
-    top-level fields that are None or ``[]`` are dropped."""
+    is not JSON, a NaN, an integer outside the signed 64-bit range, a string or key holding a
+    lone surrogate such as ``"\\ud800"`` — no Unicode text, it cannot be written as UTF-8 — too
+    deep, or larger than ``MAX_ITEM_CHARS``). Tuples become lists and top-level fields that are
+    None or ``[]`` are dropped."""
     if not isinstance(item, dict):
         raise ParserFailed(template, None, f"parse() returned {type(item).__name__}, not dict")
     budget = [MAX_ITEM_CHARS]
@@ -565,6 +567,18 @@ def check_item(item: Any, template: str = "?") -> dict[str, Any]:
         if budget[0] < 0:
             raise fail(where, f"item larger than {MAX_ITEM_CHARS} characters")
 
+    def unicode(text: str, where: tuple[str | int, ...], what: str) -> None:
+        if text.isascii():  # the common case, no copy
+            return
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # only a surrogate code point does not encode
+            raise fail(
+                where,
+                f"{what} holds a lone surrogate {text[exc.start]!r} at character {exc.start}:"
+                " not Unicode text",
+            ) from None
+
     def walk(value: Any, where: tuple[str | int, ...], depth: int) -> Any:
         if depth > MAX_ITEM_DEPTH:
             raise fail(where, f"value nested deeper than {MAX_ITEM_DEPTH} levels")
@@ -572,10 +586,13 @@ def check_item(item: Any, template: str = "?") -> dict[str, Any]:
             return value
         if isinstance(value, str):
             spend(len(value), where)
+            unicode(value, where, "string")
             return value
         if isinstance(value, int):
-            if abs(value) > 2**63:
-                raise fail(where, "integer out of range")
+            if not -(2**63) <= value < 2**63:
+                bits = value.bit_length()  # no str() of a huge integer: it costs, or raises
+                shown = str(value) if bits <= 128 else f"of {bits} bits"
+                raise fail(where, f"integer {shown} is outside the signed 64-bit range")
             return value
         if isinstance(value, float):
             if math.isnan(value) or math.isinf(value):
@@ -591,6 +608,7 @@ def check_item(item: Any, template: str = "?") -> dict[str, Any]:
                 if not isinstance(key, str):  # no repr: a huge key would be a bomb
                     raise fail(where, f"key of type {type(key).__name__} is not a string")
                 spend(len(key), where)
+                unicode(key, where, "key")
                 out[key] = walk(v, (*where, key), depth + 1)
             return out
         raise fail(where, f"{type(value).__name__} is not a JSON value")

@@ -20,9 +20,13 @@ from shop_server import ShopServer
 from crawler import extract_html
 from crawler.checks import grounding_errors, url_error
 from crawler.compiler import compile_template
-from crawler.exceptions import BadInput
+from crawler.exceptions import BadInput, ParserFailed
 from crawler.fetch import fetch
+from crawler.history import History, escape_surrogates
 from crawler.parsing import Page
+from crawler.registry import Registry
+from crawler.runtime import PageStore, Runtime, RuntimeSettings
+from crawler.sandbox import check_item
 from crawler.schemas import load_schema
 
 T = "shop.test/product"
@@ -254,3 +258,146 @@ def test_an_item_with_a_local_file_as_image_fails_extraction(tmp_path: Path) -> 
     ]
     fine = extract_html(product_page(7), "http://shop.test/p/7.html", registry=tmp_path / "reg")
     assert fine.valid, fine.errors
+
+
+# ---------------------------------------------------------------------------------------------
+# odd text at the output boundaries: check_item, the history, the held pages
+
+LONE = "\ud800"  # a lone surrogate: a str may hold it, UTF-8 has no form for it
+
+
+@pytest.mark.parametrize("value", [2**63 - 1, -(2**63), 0, -1])
+def test_check_item_keeps_signed_64_bit_integers(value: int) -> None:
+    assert check_item({"rating": value}) == {"rating": value}
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (2**63, "9223372036854775808"),
+        (-(2**63) - 1, "-9223372036854775809"),
+        (2**64, "18446744073709551616"),
+        (10**4000, "of 13288 bits"),  # never str() of a huge integer
+    ],
+)
+def test_check_item_refuses_integers_outside_signed_64_bits(value: int, shown: str) -> None:
+    with pytest.raises(ParserFailed) as info:
+        check_item({"offers": [{"price": value}]}, T)
+    assert info.value.field == "offers[0].price"
+    assert info.value.reason == f"integer {shown} is outside the signed 64-bit range"
+
+
+@pytest.mark.parametrize(
+    ("item", "field", "reason"),
+    [
+        (
+            {"name": f"Oak {LONE} Desk"},
+            "name",
+            "string holds a lone surrogate '\\ud800' at character 4",
+        ),
+        (
+            {"tags": ["ok", "\udfff"]},
+            "tags[1]",
+            "string holds a lone surrogate '\\udfff' at character 0",
+        ),
+        ({"x": {f"k{LONE}": 1}}, "x", "key holds a lone surrogate '\\ud800' at character 1"),
+        ({"e": "\ud83d\ude00"}, "e", "string holds a lone surrogate '\\ud83d' at character 0"),
+    ],
+)
+def test_check_item_refuses_strings_that_are_not_unicode_text(
+    item: dict[str, Any], field: str, reason: str
+) -> None:
+    with pytest.raises(ParserFailed) as info:
+        check_item(item, T)
+    assert info.value.field == field and info.value.reason == reason + ": not Unicode text"
+    assert str(info.value).isascii()
+
+
+def test_check_item_keeps_unicode_text() -> None:
+    item = {"name": "Café 😀 — 東京", "tags": ["ø"]}
+    assert check_item(item) == item
+
+
+def test_history_stores_surrogates_escaped(tmp_path: Path) -> None:
+    url = f"http://shop.test/p/{LONE}.html"
+    item = {"name": f"Oak {LONE} Desk", f"k{LONE}": [LONE, "Café"], "price": 1.5}
+    with History(tmp_path / "history.sqlite") as history:
+        history.record(url, T, 1, item)
+        history.record("http://shop.test/p/2.html", T, 1, {"name": "Café"})
+        assert history.get(url) == {
+            "name": "Oak \\ud800 Desk",
+            "k\\ud800": ["\\ud800", "Café"],
+            "price": 1.5,
+        }
+        assert history.get("http://shop.test/p/\\ud800.html") == history.get(url)
+        assert history.get("http://shop.test/p/2.html") == {"name": "Café"}
+        assert history.count(T) == 2
+        assert [u for u, _ in history.items(T)] == [
+            "http://shop.test/p/2.html",
+            "http://shop.test/p/\\ud800.html",
+        ]
+    assert escape_surrogates("Café") == "Café" and escape_surrogates(LONE) == "\\ud800"
+
+
+def test_page_store_writes_surrogates_escaped(tmp_path: Path) -> None:
+    store = PageStore(tmp_path / "state")
+    url = f"http://shop.test/p/{LONE}.html"
+    html = f'<script type="application/ld+json">{{"name": "a{LONE}b"}}</script><p>Café {LONE}</p>'
+    path = store.put("held", T, url, html, f"ValueError: Oak {LONE} Desk")
+    meta = json.loads(path.read_bytes().decode("utf-8"))  # strict UTF-8: no surrogate written
+    assert meta["url"] == "http://shop.test/p/\\ud800.html"
+    assert meta["reason"] == "ValueError: Oak \\ud800 Desk"
+    [held] = store.pages("held", T)
+    saved = store.html(held)
+    assert saved == html.replace(LONE, "\\ud800")
+    assert Page(saved).jsonld() == [{"name": f"a{LONE}b"}]  # JSON-LD reads the same string
+    store.remove("held", T, url)  # found under the URL it was put with
+    assert store.pages("held", T) == []
+
+
+SURROGATE_PARSER = '''"""odd text test parser"""
+from crawler.parsing import Page, ld, text
+
+
+def parse(page: Page) -> dict:
+    name = ld(page, "name")
+    if text(page.css("p.fail")):
+        raise ValueError(name)
+    return {"name": name, "sku": text(page.css("p.sku"))}
+'''
+
+
+def odd_page(name_json: str, body: str = "") -> str:
+    return (
+        '<html><head><script type="application/ld+json">'
+        f'{{"@type": "Product", "name": "{name_json}"}}</script></head>'
+        f'<body><h1>Oak Desk</h1><p class="sku">SKU-1</p>{body}</body></html>'
+    )
+
+
+def test_a_lone_surrogate_in_json_ld_or_an_error_holds_the_page_never_loses_it(
+    tmp_path: Path,
+) -> None:
+    registry = Registry(tmp_path / "reg")
+    registry.publish(T, SURROGATE_PARSER, schema="product", generator="manual", reason="test")
+    runtime = Runtime(registry, settings=RuntimeSettings(regen_samples=100), llm=None)
+    try:
+        good = runtime.process(odd_page("Oak Desk"), "http://shop.test/p/1.html", template=T)
+        value = runtime.process(
+            odd_page("Oak \\ud800 Desk"), "http://shop.test/p/2.html", template=T
+        )
+        error = runtime.process(
+            odd_page("Oak \\ud800 Desk", '<p class="fail">x</p>'),
+            "http://shop.test/p/3.html",
+            template=T,
+        )
+        assert good.status == "ok" and good.item == {"name": "Oak Desk", "sku": "SKU-1"}
+        assert value.status == "held" and error.status == "held"
+        assert "lone surrogate '\\ud800'" in value.errors[0]
+        held = {m["url"]: m for m in runtime.store.pages("held", T)}
+        assert set(held) == {"http://shop.test/p/2.html", "http://shop.test/p/3.html"}
+        assert held["http://shop.test/p/3.html"]["reason"] == "ValueError: Oak \\ud800 Desk"
+        assert runtime.history.get("http://shop.test/p/1.html") == good.item
+        assert runtime.history.get("http://shop.test/p/2.html") is None
+    finally:
+        runtime.close()
