@@ -13,11 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from crawler.checks import PageText, grounding_errors
-from crawler.exceptions import BadInput, ParserFailed, RegistryError, RoutingError, SchemaError
+from crawler.exceptions import (
+    BadInput,
+    ParserFailed,
+    PolicyViolation,
+    RegistryError,
+    RoutingError,
+    SchemaError,
+)
 from crawler.history import History
 from crawler.parsing import Page, decode_html
 from crawler.registry import Registry
 from crawler.schemas import Schema, load_schema
+from crawler.workers import WorkerPool, default_pool
 
 __all__ = [
     "DEFAULT_REGISTRY",
@@ -48,6 +56,9 @@ class Extraction:
     target: str | None = None
 
     def to_json(self) -> str:
+        """One JSON line (UTF-8 kept readable). Characters that ``str.splitlines()`` or a
+        terminal would act on (U+0085, U+2028, U+2029, C1 controls) and lone surrogates, which
+        cannot be encoded, are written as ``\\uXXXX`` escapes: same JSON value, one line."""
         data = asdict(self)
         order = [
             "target",
@@ -59,7 +70,12 @@ class Extraction:
             "errors",
             "similarity",
         ]
-        return json.dumps({k: data[k] for k in order}, ensure_ascii=False, sort_keys=False)
+        import re
+
+        line = json.dumps({k: data[k] for k in order}, ensure_ascii=False, sort_keys=False)
+        if line.isascii():
+            return line
+        return re.sub("[\x7f-\x9f\u2028\u2029\ud800-\udfff]", lambda m: f"\\u{ord(m[0]):04x}", line)
 
 
 def check_page_bytes(body: bytes, name: str) -> None:
@@ -80,29 +96,36 @@ def check_page_bytes(body: bytes, name: str) -> None:
 
 def read_html_file(path: str | Path, url: str | None = None) -> tuple[str, str]:
     """Read a saved page; its URL comes from ``url``, else ``<base href>``, else a sibling ``meta.json``."""
+    from crawler.fixtures import MAX_JSON_BYTES, read_input_file
+
     file = Path(path)
-    try:
-        body = file.read_bytes()
-    except IsADirectoryError:
-        raise BadInput(f"{file}: is a folder, not an .html file") from None
-    except OSError as exc:
-        raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
+    body = read_input_file(file, MAX_PAGE_BYTES)  # a FIFO, a device, a folder: refused
     check_page_bytes(body, str(file))
     html = decode_html(body)
     if not url:
         base = Page(html[:4096]).css("base::attr(href)").get() if "<base" in html[:4096] else None
         url = base
-    if not url and (file.parent / "meta.json").is_file():
+    meta_file = file.parent / "meta.json"
+    if not url and os.path.lexists(meta_file):
         try:
-            meta = json.loads((file.parent / "meta.json").read_bytes())
-            url = meta.get("url") if isinstance(meta, dict) else None
-        except ValueError:
-            raise BadInput(f"{file.parent / 'meta.json'}: not valid JSON") from None
+            meta = json.loads(read_input_file(meta_file, MAX_JSON_BYTES))
+        except ValueError as exc:
+            raise BadInput(f"{meta_file}: not valid JSON: {exc}") from None
+        if not isinstance(meta, dict):
+            raise BadInput(f"{meta_file}: expected a JSON object, got {type(meta).__name__}")
+        url = meta.get("url")
+        if url is not None and not isinstance(url, str):
+            raise BadInput(f"{meta_file}: 'url' must be a string, got {url!r}")
     return html, url or f"file://{file.resolve()}"
 
 
 class Extractor:
-    """Extraction over one registry; keeps loaded parsers and schemas between pages."""
+    """Extraction over one registry; keeps loaded parsers and schemas between pages.
+
+    Parsers run in worker processes (:mod:`crawler.workers`; ``pool``, default the process's
+    shared pool), with the schema and grounding checks; ``in_process=True`` runs them in this
+    process instead, under the in-process limits only (a C call that hangs or crashes then takes
+    the caller with it)."""
 
     def __init__(
         self,
@@ -110,14 +133,24 @@ class Extractor:
         schema: str | Schema | None = None,
         grounding: bool = True,
         record: bool = False,
+        in_process: bool = False,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.registry = registry if isinstance(registry, Registry) else Registry(registry)
         self.schema = load_schema(schema) if isinstance(schema, str) else schema
         self.grounding = grounding
+        self.in_process = in_process
+        self._pool = pool
         # with ``record``, every item that passes all checks becomes its URL's last good item
         self.history: History | None = None
         if record and self.registry.root.is_dir():
             self.history = History(self.registry.root / "history.sqlite")
+
+    @property
+    def pool(self) -> WorkerPool:
+        if self._pool is None:
+            self._pool = default_pool()
+        return self._pool
 
     def schema_for(self, template: str) -> Schema | None:
         if self.schema is not None:
@@ -133,24 +166,43 @@ class Extractor:
                 return Extraction(page.url, None, None, None, False, [str(exc)])
             template, route_similarity = route.template, route.similarity
         try:
-            parser = self.registry.active(template)
+            if self.in_process:
+                parser = self.registry.active(template)
+                version = parser.version
+            else:
+                version, source = self.registry.active_source(template)
             schema = self.schema_for(template)
-        except (RegistryError, SchemaError, BadInput) as exc:
+        except (RegistryError, SchemaError, BadInput, PolicyViolation, ParserFailed) as exc:
             return Extraction(page.url, template, None, None, False, [str(exc)])
-        try:
-            item = parser.run(page)
-        except ParserFailed as exc:
-            return Extraction(
-                page.url, template, parser.version, None, False, [exc.reason], route_similarity
+        if self.in_process:
+            try:
+                item = parser.run(page)
+            except ParserFailed as exc:
+                return Extraction(
+                    page.url, template, version, None, False, [exc.reason], route_similarity
+                )
+            errors = schema.errors(item) if schema is not None else []
+            if self.grounding:
+                errors += grounding_errors(item, PageText(page), schema)
+        else:
+            work = self.pool.run(
+                source,
+                page.source,
+                page.url,
+                template=template,
+                version=version,
+                schema=schema,
+                grounding=self.grounding,
             )
-        errors = schema.errors(item) if schema is not None else []
-        if self.grounding:
-            errors += grounding_errors(item, PageText(page), schema)
+            if work.item is None:
+                reason = work.failure or work.policy or "the parser returned no item"
+                return Extraction(
+                    page.url, template, version, None, False, [reason], route_similarity
+                )
+            item, errors = work.item, work.errors
         if not errors and self.history is not None and page.url:
-            self.history.record(page.url, template, parser.version, item)
-        return Extraction(
-            page.url, template, parser.version, item, not errors, errors, route_similarity
-        )
+            self.history.record(page.url, template, version, item)
+        return Extraction(page.url, template, version, item, not errors, errors, route_similarity)
 
     def extract_html(
         self, html: str | bytes, url: str = "", template: str | None = None
@@ -167,13 +219,16 @@ def extract_html(
     registry: str | Path | Registry = DEFAULT_REGISTRY,
     template: str | None = None,
     schema: str | None = None,
+    in_process: bool = False,
 ) -> Extraction:
     """Extract one item from an HTML string (or bytes) with the registry's parser for its template.
 
     The template is found from the URL and the layout unless given. The result says whether the
-    item passed the schema and grounding checks, and lists the errors when not.
+    item passed the schema and grounding checks, and lists the errors when not. The parser runs
+    in a worker process unless ``in_process=True``.
     """
-    return Extractor(registry, schema, record=True).extract_html(html, url, template)
+    extractor = Extractor(registry, schema, record=True, in_process=in_process)
+    return extractor.extract_html(html, url, template)
 
 
 def extract(

@@ -15,13 +15,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.checks import grounding_errors
-from crawler.exceptions import ParserFailed, PolicyViolation
+from crawler.exceptions import PolicyViolation
 from crawler.fixtures import FieldDiff, Fixture
 from crawler.registry import Registry
 from crawler.routing import fingerprint, learn_url_pattern, reference_fingerprint
-from crawler.sandbox import LoadedParser, load_parser
+from crawler.sandbox import check_source
 from crawler.schemas import Schema
+from crawler.workers import WorkerPool, default_pool
 
 __all__ = ["CaseResult", "GateReport", "evaluate", "publish_passed", "run_gate"]
 
@@ -79,29 +79,42 @@ class GateReport:
 
 
 def evaluate(
-    parser: LoadedParser,
+    source: str,
     fixtures: list[Fixture],
     schema: Schema | None,
     grounding: bool = True,
     missing: Collection[str] = (),
+    *,
+    template: str = "?",
+    version: int = 0,
+    pool: WorkerPool | None = None,
 ) -> list[CaseResult]:
-    """Run a loaded parser on fixtures and check each item (schema, grounding, expected fields).
+    """Run a parser's source on fixtures in worker processes and check each item (schema,
+    grounding, expected fields); a parser that does not load fails every case with the reason.
 
     Fields in ``missing`` are declared left out of the parser (optional fields no rule fits):
     they are not compared, every other field is, one by one."""
+    workers = pool or default_pool()
     results = []
     for fixture in fixtures:
-        page = fixture.page()
-        try:
-            item = parser.run(page)
-        except ParserFailed as exc:
-            results.append(CaseResult(fixture.name, None, errors=[f"parser failed: {exc.reason}"]))
+        work = workers.run(
+            source,
+            fixture.html(),
+            fixture.url,
+            template=template,
+            version=version,
+            schema=schema,
+            grounding=grounding,
+        )
+        if work.policy is not None:
+            results.append(CaseResult(fixture.name, None, errors=[f"policy: {work.policy}"]))
             continue
-        errors = schema.errors(item) if schema is not None else []
-        if grounding:
-            errors += grounding_errors(item, page, schema)
-        diffs = [d for d in fixture.compare(item) if d.field not in missing]
-        results.append(CaseResult(fixture.name, item, diffs, errors))
+        if work.item is None:
+            reason = work.failure or "no item"
+            results.append(CaseResult(fixture.name, None, errors=[f"parser failed: {reason}"]))
+            continue
+        diffs = [d for d in fixture.compare(work.item) if d.field not in missing]
+        results.append(CaseResult(fixture.name, work.item, diffs, list(work.errors)))
     return results
 
 
@@ -111,20 +124,25 @@ def run_gate(
     schema: Schema | None,
     template: str,
     missing: Collection[str] = (),
+    pool: WorkerPool | None = None,
 ) -> GateReport:
-    """Policy, schema, grounding and every fixture: the one check before publishing."""
+    """Policy, schema, grounding and every fixture: the one check before publishing. The policy
+    is checked here on the source's syntax tree; the candidate is loaded and run only in worker
+    processes, so a hostile candidate costs a worker, not the compiler."""
     try:
-        parser = load_parser(source, f"{template}/(candidate)", template)
+        check_source(source, f"{template}/(candidate)")
     except PolicyViolation as exc:
         return GateReport(template, policy_error=str(exc))
-    except ParserFailed as exc:
-        return GateReport(template, policy_error=exc.reason)
     required = [m for m in missing if schema is not None and m in schema.required]
     if required:
         return GateReport(
             template, policy_error=f"required field left out of the parser: {', '.join(required)}"
         )
-    return GateReport(template, cases=evaluate(parser, fixtures, schema, missing=missing))
+    cases = evaluate(source, fixtures, schema, missing=missing, template=template, pool=pool)
+    loading = [c for c in cases if any(e.startswith("policy: ") for e in c.errors)]
+    if loading:
+        return GateReport(template, policy_error=loading[0].errors[0][len("policy: ") :])
+    return GateReport(template, cases=cases)
 
 
 def publish_passed(

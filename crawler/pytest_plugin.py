@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from crawler.checks import grounding_errors
-from crawler.exceptions import ParserFailed, ScrapecError
+from crawler.exceptions import ScrapecError
 from crawler.fixtures import Fixture, compare_items
 from crawler.registry import Registry
 from crawler.schemas import load_schema
+from crawler.workers import default_pool
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,14 +55,20 @@ def _extract(fixture: Fixture, registry: Path) -> tuple[dict[str, Any] | None, s
     key = (str(registry), str(fixture.path))
     if key not in _items:
         try:
-            parser = Registry(registry).active(fixture.template)
+            version, source = Registry(registry).active_source(fixture.template)
         except ScrapecError as exc:
             _items[key] = (None, f"skip: {exc}")
         else:
-            try:
-                _items[key] = (parser.run(fixture.page()), None)
-            except ParserFailed as exc:
-                _items[key] = (None, exc.reason)
+            work = default_pool().run(
+                source,
+                fixture.html(),
+                fixture.url,
+                template=fixture.template,
+                version=version,
+                grounding=False,
+            )
+            failure = work.policy or work.failure
+            _items[key] = (work.item, None) if work.item is not None else (None, failure)
     return _items[key]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from crawler.exceptions import BadInput, RegistryError, RoutingError
 from crawler.routing import Route, fingerprint, similarity, site_of, url_key
-from crawler.sandbox import LoadedParser, load_parser, source_hash
+from crawler.sandbox import LoadedParser, check_source, load_parser, source_hash
 from crawler.schemas import Schema, load_schema
 
 __all__ = ["Registry", "TemplateInfo", "atomic_write", "check_template_id"]
@@ -36,8 +36,11 @@ RECHECK_SECONDS = 1.0  # how long a read of the disk is trusted before it is che
 
 
 def check_template_id(template: str) -> str:
-    """Return ``template`` if it is a valid ``SITE/NAME`` id, else raise :class:`BadInput`."""
-    if not _TEMPLATE_ID.match(template or "") or ".." in template:
+    """Return ``template`` if it is a valid ``SITE/NAME`` id, else raise :class:`BadInput`.
+
+    Each part is one folder name (no ``/``, no ``..``, no leading ``.``, no control character:
+    ``fullmatch``, as ``$`` would let a final newline through)."""
+    if not isinstance(template, str) or not _TEMPLATE_ID.fullmatch(template) or ".." in template:
         raise BadInput(
             f"bad template id {template!r}: expected SITE/NAME, e.g. 'books.example.com/product'"
         )
@@ -121,6 +124,7 @@ class Registry:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self._loaded: dict[str, tuple[tuple[int, int, int], LoadedParser]] = {}
+        self._sources: dict[str, tuple[tuple[int, int, int], str]] = {}
         self._infos: dict[str, tuple[tuple[int, int], TemplateInfo]] = {}
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._listed: tuple[float, list[str]] | None = None
@@ -132,7 +136,34 @@ class Registry:
     # -- reading ---------------------------------------------------------------------------------
 
     def folder(self, template: str) -> Path:
-        return self.root / check_template_id(template)
+        """The folder of a template, refused (:class:`RegistryError`) when it would leave the
+        registry: a site or template folder that is a symlink pointing outside, or an entry of
+        the folder that is not a regular file or folder (a FIFO would hang a read, a device
+        never end) or is a symlink pointing outside the registry."""
+        folder = self.root / check_template_id(template)
+        root = self.root.resolve()
+        resolved = folder.resolve()
+        if not resolved.is_relative_to(root):
+            raise RegistryError(
+                f"{folder}: template folder resolves to {str(resolved)!r}, outside the registry"
+                f" {str(root)!r}: refused"
+            )
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return folder
+        except OSError as exc:
+            raise RegistryError(f"{folder}: cannot list: {exc.strerror or exc}") from None
+        for entry in entries:
+            if entry.is_symlink():
+                target = Path(entry.path).resolve()
+                if not target.is_relative_to(root):
+                    raise RegistryError(
+                        f"{entry.path}: symlink to {str(target)!r}, outside the registry: refused"
+                    )
+            if not (entry.is_file() or entry.is_dir()) and os.path.exists(entry.path):
+                raise RegistryError(f"{entry.path}: not a regular file: refused")
+        return folder
 
     def templates(self) -> list[str]:
         """Ids of every template that has a ``parser.json`` (the folder is listed again at most
@@ -183,8 +214,39 @@ class Registry:
         self._infos[template] = (stamp, info)
         return info
 
+    def active_source(self, template: str) -> tuple[int, str]:
+        """The active version of a template and its source (checked against its hash), for a
+        worker to load: nothing of the parser runs in this process."""
+        info = self.info(template)
+        version = info.active
+        if version is None:
+            raise RegistryError(f"{info.path}: template {template!r} has no active version")
+        key = (*info.stamp, version)
+        cached = self._sources.get(template)
+        if cached and cached[0] == key:
+            return version, cached[1]
+        source = self._read_version(template, info, version)
+        self._sources[template] = (key, source)
+        return version, source
+
+    def _read_version(self, template: str, info: TemplateInfo, version: int) -> str:
+        meta = info.version(version)
+        file = self.folder(template) / str(meta.get("file", f"v{version}.py"))
+        try:
+            source = file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RegistryError(f"{file}: cannot read parser: {exc}") from None
+        expected = meta.get("source_hash")
+        if expected and source_hash(source) != expected:
+            raise RegistryError(
+                f"{file}: source does not match the hash in parser.json (edited by hand?)"
+            )
+        return source
+
     def active(self, template: str) -> LoadedParser:
-        """The active parser of a template, checked and compiled once per process per version."""
+        """The active parser of a template loaded in this process (checked and compiled once per
+        process per version) — for callers that ask for the in-process path; everything else
+        runs parsers in worker processes (:meth:`active_source`)."""
         info = self.info(template)
         version = info.active
         if version is None:
@@ -268,10 +330,24 @@ class Registry:
         """A cross-process file lock on a template (``publish`` or ``regenerate``).
 
         Yields True when held; with ``blocking=False`` yields False if another process holds it.
+        A lock file that is a symlink (dangling or not) or not a regular file is refused
+        (:class:`RegistryError`): nothing is created outside the registry.
         """
+        import stat
+
         folder = self.folder(template)
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        path = folder / f".{name}.lock"
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            if os.path.islink(path):
+                raise RegistryError(f"{path}: lock file is a symlink: refused") from None
+            raise RegistryError(f"{path}: cannot open lock: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RegistryError(f"{path}: lock is not a regular file: refused")
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -308,7 +384,7 @@ class Registry:
         The source must pass the sandbox policy (it is loaded once before anything is written).
         """
         filename = f"{template}/(new version)"
-        load_parser(source, filename, template)
+        check_source(source, filename)  # the policy; the gate ran it in a worker
         with self.lock(template):
             folder = self.folder(template)
             path = folder / "parser.json"

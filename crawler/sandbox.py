@@ -278,14 +278,43 @@ def _is_constant_literal(node: ast.AST) -> bool:
     return False
 
 
+MAX_SOURCE_CHARS = 200_000  # a parser is one line per field: far below this
+MAX_AST_DEPTH = 60  # nesting of expressions and statements; deeper is refused, whatever the stack
+
+
+def _deepest(tree: ast.AST) -> tuple[int, ast.AST]:
+    """The depth of the most deeply nested node, found without recursion."""
+    deepest, where = 0, tree
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, where = depth, node
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, where
+
+
 def check_source(source: str, filename: str = "<parser>") -> ast.Module:
-    """Check parser source against the policy; return its AST or raise :class:`PolicyViolation`."""
+    """Check parser source against the policy; return its AST or raise :class:`PolicyViolation`.
+
+    Source longer than :data:`MAX_SOURCE_CHARS` or nested deeper than :data:`MAX_AST_DEPTH`
+    (``a + b + …`` of thousands of terms, ``[[[…]]]``) is refused before anything recurses on it:
+    the same verdict whatever the caller's stack depth."""
+    if len(source) > MAX_SOURCE_CHARS:
+        raise PolicyViolation(
+            filename, 0, f"source of {len(source)} characters is longer than {MAX_SOURCE_CHARS}"
+        )
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
         raise PolicyViolation(filename, exc.lineno or 0, f"syntax error: {exc.msg}") from exc
     except ValueError as exc:  # null bytes
         raise PolicyViolation(filename, 0, f"unreadable source: {exc}") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise PolicyViolation(filename, 0, "nested too deeply to parse") from exc
+    depth, node = _deepest(tree)
+    if depth > MAX_AST_DEPTH:
+        raise _violation(filename, node, f"nested {depth} levels deep (at most {MAX_AST_DEPTH})")
     _check_module_level(tree, filename)
     module_imports = {id(stmt) for stmt in tree.body if isinstance(stmt, ast.ImportFrom)}
     called = set()  # ids of the nodes called as functions (ast.walk visits a Call before its func)

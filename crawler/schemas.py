@@ -20,7 +20,7 @@ from jsonschema.exceptions import SchemaError as _JSONSchemaError
 
 from crawler.exceptions import SchemaError
 
-__all__ = ["SCHEMA_DIR", "Schema", "load_schema", "schema_names"]
+__all__ = ["SCHEMA_DIR", "Schema", "load_schema", "schema_from_document", "schema_names"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -221,6 +221,24 @@ def _bounds(prop: dict[str, Any]) -> list[Any]:
 
 
 _cache: dict[str, Schema] = {}
+
+
+def schema_from_document(document: dict[str, Any], name: str = "schema") -> Schema:
+    """A schema from an already parsed document (a worker receives schemas this way)."""
+    try:
+        Draft202012Validator.check_schema(document)
+    except _JSONSchemaError as exc:
+        raise SchemaError(f"schema {name!r}: not a valid JSON Schema: {exc.message}") from exc
+    raw = json.dumps(document, sort_keys=True).encode()
+    return Schema(
+        name=name,
+        path="",
+        document=document,
+        validator=Draft202012Validator(
+            document, format_checker=Draft202012Validator.FORMAT_CHECKER
+        ),
+        digest=hashlib.sha256(raw).hexdigest()[:16],
+    )
 
 
 def schema_names() -> list[str]:

@@ -45,17 +45,19 @@ def run_fixture_tests(
     for name, cases in sorted(group_by_template(load_fixtures(fixtures_dir, template)).items()):
         outcome = out[name] = Outcome(total=len(cases))
         try:
-            parser = reg.active(name)
+            version, source = reg.active_source(name)
             info = reg.info(name)
             schema = info.load_schema()
         except (RegistryError, PolicyViolation, ParserFailed, BadInput) as exc:
             outcome.note = str(exc)
             continue
         missing = info.missing_fields
-        for result in evaluate(parser, cases, schema, missing=missing):
+        for result in evaluate(
+            source, cases, schema, missing=missing, template=name, version=version
+        ):
             outcome.passed += result.ok
             outcome.lines += result.lines()
-        outcome.note = f"v{parser.version}"
+        outcome.note = f"v{version}"
         if missing:
             outcome.note += (
                 " (left out: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + ")"

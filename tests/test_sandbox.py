@@ -798,7 +798,7 @@ def test_check_item_work_is_bounded() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Known limit: one long C call cannot be interrupted in-process (see crawler/sandbox.py)
+# One long C call cannot be interrupted in-process: the worker that runs it is killed
 
 NESTED_XPATH = """
 from crawler.parsing import Page
@@ -810,16 +810,28 @@ def parse(page):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a long C call (libxml2 XPath) ignores the time limit")
-def test_long_c_call_is_not_interrupted() -> None:
-    code = (
-        "from crawler.parsing import Page\n"
-        "from crawler.sandbox import load_parser\n"
-        "from crawler.exceptions import ParserFailed\n"
-        f"parser = load_parser({NESTED_XPATH!r}, time_limit=0.3)\n"
-        "try:\n"
-        "    parser.run(Page('<p/>'))\n"
-        "except ParserFailed:\n"
-        "    pass\n"
-    )
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=2, check=True)
+def test_long_c_call_is_stopped_by_killing_its_worker() -> None:
+    from crawler.workers import WorkerPool
+
+    pool = WorkerPool(1)
+    try:
+        assert pool.run(GOOD_SOURCE, "<h1>warm</h1>", "http://x.test/").item == {"name": "warm"}
+        start = time.monotonic()
+        result = pool.run(NESTED_XPATH, "<p/>", "http://x.test/", time_limit=0.3)
+        elapsed = time.monotonic() - start
+        assert result.item is None and result.failure is not None
+        assert "hard time limit" in result.failure
+        assert elapsed < 3.0, f"took {elapsed:.1f} s"
+        assert pool.replaced == 1
+        after = pool.run(GOOD_SOURCE, "<h1>after</h1>", "http://x.test/")
+        assert after.item == {"name": "after"}, "a new worker took the next page"
+    finally:
+        pool.close()
+
+
+GOOD_SOURCE = """from crawler.parsing import Page, text
+
+
+def parse(page: Page) -> dict:
+    return {"name": text(page.css("h1"))}
+"""
