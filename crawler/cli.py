@@ -1,8 +1,11 @@
 """The ``scrapec`` command line.
 
 Exit codes: 0 success; 1 the work ran and found a failure (an unsafe parser, a fixture that
-differs, an invalid item, nothing passed the gate); 2 bad input (a missing file, an unknown
-schema, a corrupt registry). Errors are one line on stderr that names the file and the problem.
+differs, an invalid item, nothing passed the gate); 2 bad input (a missing or unusable file, an
+unknown schema, a bad option, a corrupt registry); 3 an internal error (a bug: the one line says
+what was raised; ``SCRAPEC_DEBUG=1`` shows the traceback); 130 interrupted. Errors are one line
+on stderr that names the input and the problem, with control characters escaped. Every file is
+read bounded: its size is checked before it is read, and FIFOs, devices and folders are refused.
 Heavy modules (the compiler, litellm, Playwright, Scrapy) are imported only by the commands that
 need them.
 """
@@ -11,17 +14,116 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
-from crawler.exceptions import ScrapecError
+from crawler.exceptions import BadInput, ScrapecError
 
-__all__ = ["main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the work ran and found a failure
+EXIT_BAD_INPUT = 2  # unusable input: nothing (or not everything) could be worked on
+EXIT_INTERNAL = 3  # a bug in scrapec
+MAX_SOURCE_BYTES = 4 * 2**20  # a parser file
+_CASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _printable(text: str) -> str:
+    """``text`` safe to print on one line of a terminal or a log: control characters (``\\x1b``
+    of a terminal escape, ``\\n``), line and paragraph separators, format characters (bidi
+    overrides) and lone surrogates are written as Python escapes; other text is kept."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else _escape(ch) for ch in text)
+
+
+def _json_line(value: Any) -> str:
+    """One JSON line, UTF-8 kept readable; what ``str.splitlines()`` or a terminal would act on
+    (U+0085, U+2028, U+2029, C1 controls) and lone surrogates are ``\\uXXXX`` escapes."""
+    line = json.dumps(value, ensure_ascii=False)
+    if line.isascii():
+        return line
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", line)
+
+
+def _out(text: str) -> None:
+    print(_printable(text), flush=True)
 
 
 def _err(message: str) -> None:
-    print(f"scrapec: {message}", file=sys.stderr)
+    print(f"scrapec: {_printable(message)}", file=sys.stderr, flush=True)
+
+
+def _read_source(name: str) -> str:
+    """A parser file as text: bounded (FIFOs, devices, folders, huge files refused), UTF-8."""
+    from crawler.fixtures import read_input_file
+
+    body = read_input_file(name, MAX_SOURCE_BYTES)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _check_schema_option(value: str | None) -> None:
+    """A schema given by path must be a regular file of bounded size (a FIFO would hang the
+    read, ``/dev/zero`` never end); names (``product``) are left to :func:`load_schema`."""
+    if not value:
+        return
+    from crawler.exceptions import SchemaError
+    from crawler.fixtures import MAX_JSON_BYTES, check_input_file
+
+    if os.path.lexists(value):  # load_schema reads an existing path as a file
+        check_input_file(value, MAX_JSON_BYTES, SchemaError)
+
+
+def _check_state_option(value: str | None) -> None:
+    if value and os.path.lexists(value) and not os.path.isdir(value):
+        raise BadInput(f"{value}: --state must be a folder, not a file")
+
+
+def _check_template_option(value: str | None) -> None:
+    if value is not None:
+        from crawler.registry import check_template_id
+
+        check_template_id(value)
+
+
+def _check_known_template(registry: Any, template: str) -> None:
+    """A template named by an option must be in the registry (its folder safe to use); whether
+    its ``parser.json`` is usable is for each page's result to say."""
+    registry.folder(template)  # refuses a folder that leaves the registry
+    if template not in registry.templates():
+        known = ", ".join(registry.templates()) or "none"
+        raise BadInput(
+            f"unknown template {template!r} in registry {str(registry.root)!r} (templates: {known})"
+        )
+
+
+def _is_url(target: str) -> bool:
+    """True for an http(s) URL; another ``scheme://`` is refused rather than taken as a file."""
+    if target.startswith(("http://", "https://")):
+        return True
+    if _SCHEME.match(target):
+        raise BadInput(f"{target!r}: not an http(s) URL (only http and https are fetched)")
+    return False
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -30,36 +132,36 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     status = 0
     for name in args.files:
-        path = Path(name)
         try:
-            source = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            _err(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+            source = _read_source(name)
+        except BadInput as exc:
+            _err(str(exc))
             status = max(status, 2)
             continue
         try:
-            check_source(source, str(path))
+            check_source(source, name)
         except PolicyViolation as exc:
-            print(f"UNSAFE {exc}")
+            _out(f"UNSAFE {exc}")
             status = max(status, 1)
         else:
-            print(f"ok     {path}")
+            _out(f"ok     {name}")
     return status
 
 
 def cmd_test(args: argparse.Namespace) -> int:
     from crawler.testing import run_fixture_tests
 
+    _check_template_option(args.template)
     results = run_fixture_tests(args.registry, args.fixtures, args.template)
     failed = 0
     for template, outcome in results.items():
         status = "ok" if outcome.ok else "FAIL"
-        print(
+        _out(
             f"{status:4} {template}: {outcome.passed}/{outcome.total} cases"
             + (f" ({outcome.note})" if outcome.note else "")
         )
         for line in outcome.lines:
-            print(f"     {line}")
+            _out(f"     {line}")
         failed += not outcome.ok
     if not results:
         _err(
@@ -71,19 +173,23 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from crawler.exceptions import BadInput
     from crawler.extract import Extraction, Extractor, read_html_file
 
+    _check_template_option(args.template)
+    _check_schema_option(args.schema)
     extractor = Extractor(args.registry, args.schema, record=True)
     if not extractor.registry.root.is_dir():
         _err(f"{args.registry}: registry folder not found")
         return 2
     if args.heal:
+        _check_state_option(args.state)
         return _extract_heal(args)
+    if args.template is not None:
+        _check_known_template(extractor.registry, args.template)
     status = 0
     for target in args.targets:
         try:
-            if target.startswith(("http://", "https://")):
+            if _is_url(target):
                 from crawler.extract import extract
 
                 result = extract(
@@ -101,11 +207,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
             print(result.to_json(), flush=True)
         else:
             mark = "ok     " if result.valid else "INVALID"
-            print(
-                f"{mark} {target} [{result.template} v{result.parser_version}] {json.dumps(result.item, ensure_ascii=False)}"
+            _out(
+                f"{mark} {target} [{result.template} v{result.parser_version}] {_json_line(result.item)}"
             )
             for error in result.errors:
-                print(f"        {error}")
+                _out(f"        {error}")
         if not result.valid and status == 0:
             status = 1
     return status
@@ -115,7 +221,7 @@ def _outcome_line(target: str, outcome: object) -> str:
     from crawler.runtime import PageOutcome
 
     assert isinstance(outcome, PageOutcome)
-    return json.dumps(
+    return _json_line(
         {
             "target": target,
             "url": outcome.url,
@@ -125,8 +231,7 @@ def _outcome_line(target: str, outcome: object) -> str:
             "valid": outcome.status == "ok",
             "errors": outcome.errors,
             "status": outcome.status,
-        },
-        ensure_ascii=False,
+        }
     )
 
 
@@ -138,14 +243,13 @@ def _runtime(args: argparse.Namespace) -> object:
         state_dir=getattr(args, "state", None),
         fixtures_dir=getattr(args, "fixtures", None),
         schema=getattr(args, "schema", None),
-        log=lambda m: print(m, file=sys.stderr, flush=True),
+        log=lambda m: print(_printable(m), file=sys.stderr, flush=True),
     )
 
 
 def _extract_heal(args: argparse.Namespace) -> int:
     """Saved pages through the crawl's detection and repair path: failing pages are held, their
     template regenerated (cheapest tier first), and held pages parsed again."""
-    from crawler.exceptions import BadInput
     from crawler.extract import read_html_file
     from crawler.runtime import Runtime
 
@@ -156,6 +260,8 @@ def _extract_heal(args: argparse.Namespace) -> int:
     outcomes = []
     for target in args.targets:
         try:
+            if _is_url(target):
+                raise BadInput(f"{target!r}: --heal takes saved .html files, not URLs")
             html, url = read_html_file(target, args.url)
         except BadInput as exc:
             _err(str(exc))
@@ -163,23 +269,19 @@ def _extract_heal(args: argparse.Namespace) -> int:
             continue
         targets[url] = target
         outcomes.append(runtime.process(html, url, template=args.template, item_page=True))
-    for outcome in outcomes:
-        for one in outcome.all():
-            print(
-                _outcome_line(targets.get(one.url, one.url), one)
-                if args.json
-                else f"{one.status:11} {one.url} {json.dumps(one.item, ensure_ascii=False)}"
-            )
+
+    def show(batch: list[Any]) -> None:
+        nonlocal status
+        for one in [o for outcome in batch for o in outcome.all()]:
+            if args.json:
+                print(_outcome_line(targets.get(one.url, one.url), one), flush=True)
+            else:
+                _out(f"{one.status:11} {one.url} {_json_line(one.item)}")
             if one.status != "ok" and status == 0:
                 status = 1
-    for one in [o for outcome in runtime.flush() for o in outcome.all()]:
-        print(
-            _outcome_line(targets.get(one.url, one.url), one)
-            if args.json
-            else f"{one.status:11} {one.url} {json.dumps(one.item, ensure_ascii=False)}"
-        )
-        if one.status != "ok" and status == 0:
-            status = 1
+
+    show(outcomes)
+    show(runtime.flush())
     runtime.close()
     return status
 
@@ -187,12 +289,16 @@ def _extract_heal(args: argparse.Namespace) -> int:
 def cmd_quarantine(args: argparse.Namespace) -> int:
     from crawler.runtime import Runtime
 
+    _check_template_option(args.template)
+    _check_schema_option(args.schema)
+    _check_state_option(args.state)
     runtime = _runtime(args)
     assert isinstance(runtime, Runtime)
     pages = runtime.store.pages("quarantine", args.template)
     if args.action == "list":
         for meta in pages:
-            print(f"{meta['template']}\t{meta['url']}\t{meta.get('reason', '')}")
+            fields = (meta["template"], meta["url"], meta.get("reason", ""))
+            print("\t".join(_printable(str(f)) for f in fields))
         print(f"{len(pages)} quarantined pages", file=sys.stderr)
         return 0
     # replay: quarantined pages of a template are held again and the template regenerated;
@@ -218,34 +324,42 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def cmd_fixture_save(args: argparse.Namespace) -> int:
-    from crawler.extract import Extractor, read_html_file
+    from crawler.extract import Extractor, check_page_bytes, read_html_file
     from crawler.fixtures import Fixture
     from crawler.parsing import Page
+    from crawler.registry import check_template_id
 
+    template = check_template_id(args.template)
+    if args.case is not None and not _CASE_NAME.fullmatch(args.case):
+        raise BadInput(
+            f"bad --case {args.case!r}: one folder name of letters, digits, '.', '_' and '-'"
+        )
+    root = Path(args.fixtures)
+    folder = root / template
+    case = folder / (args.case or f"case-{len(list(folder.glob('*'))) + 1:02d}")
+    resolved, inside = case.resolve(), root.resolve()
+    if not resolved.is_relative_to(inside):
+        raise BadInput(
+            f"{case}: resolves to {str(resolved)!r}, outside the fixtures folder {str(inside)!r}"
+        )
+    if os.path.lexists(case):
+        _err(f"{case}: fixture already exists (choose another --case)")
+        return 2
     extractor = Extractor(args.registry)
-    if args.target.startswith(("http://", "https://")):
+    extractor.registry.info(template)  # the template must exist and be readable
+    if _is_url(args.target):
         from crawler.fetch import fetch
 
         body, url, encoding = fetch(args.target)
+        check_page_bytes(body, args.target)
         html = Page(body, url, encoding).source
     else:
         html, url = read_html_file(args.target, args.url)
-    result = extractor.extract_html(html, url, args.template)
-    schema = extractor.schema_for(args.template)
-    case = (
-        Path(args.fixtures)
-        / args.template
-        / (
-            args.case
-            or f"case-{len(list((Path(args.fixtures) / args.template).glob('*'))) + 1:02d}"
-        )
-    )
-    if case.exists():
-        _err(f"{case}: fixture already exists (choose another --case)")
-        return 2
+    result = extractor.extract_html(html, url, template)
+    schema = extractor.schema_for(template)
     fixture = Fixture(
         case,
-        args.template,
+        template,
         url,
         schema.name if schema else None,
         result.item or {},
@@ -253,7 +367,7 @@ def cmd_fixture_save(args: argparse.Namespace) -> int:
         source=html,
     )
     fixture.save(case)
-    print(
+    _out(
         f"saved {case} (parser v{result.parser_version}, {'valid' if result.valid else 'INVALID: ' + '; '.join(result.errors)}): review {case / 'expected.json'}"
     )
     return 0
@@ -262,15 +376,18 @@ def cmd_fixture_save(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from crawler.report import write_report
 
+    _check_state_option(args.state)
     paths = write_report(args.registry, args.out, args.fixtures, state_dir=args.state)
     for path in paths:
-        print(path)
+        _out(str(path))
     return 0
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from crawler.compiler import compile_template
 
+    _check_template_option(args.template)
+    _check_schema_option(args.schema)
     results = compile_template(
         args.fixtures,
         args.schema,
@@ -279,14 +396,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
         args.generator,
         progress=None
         if args.quiet or args.json
-        else lambda m: print(m, file=sys.stderr, flush=True),
+        else lambda m: print(_printable(m), file=sys.stderr, flush=True),
     )
     for r in results:
         if args.json:
-            print(json.dumps(r.as_dict(), ensure_ascii=False))
+            print(_json_line(r.as_dict()))
             continue
         head = f"published v{r.version}" if r.published else "NOT PUBLISHED"
-        print(
+        _out(
             f"{r.template}: {head} generator={r.generator or '-'} cases={r.cases_passed}/{r.cases} "
             f"llm_calls={r.llm_calls} tokens={r.llm_tokens} cost=${r.llm_cost:.4f} seconds={r.seconds:.2f}"
         )
@@ -294,18 +411,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
             state = f"LEFT OUT: {entry['missing']}" if "missing" in entry else entry["how"]
             held = entry.get("held_out")
             estimate = f", leave-one-out {held:.0%}" if isinstance(held, int | float) else ""
-            print(f"    field {name}: {state} (exact {entry['exact']}{estimate})")
+            _out(f"    field {name}: {state} (exact {entry['exact']}{estimate})")
         for line in r.notes:
-            print(f"    note: {line}")
+            _out(f"    note: {line}")
         for line in r.report:
-            print(f"    {line}")
+            _out(f"    {line}")
     return 0 if all(r.published for r in results) else 1
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from crawler.testing import publish_checked
 
-    source = Path(args.file).read_text("utf-8")
+    _check_template_option(args.template)
+    _check_schema_option(args.schema)
+    source = _read_source(args.file)
     version, lines = publish_checked(
         args.registry,
         args.template,
@@ -315,23 +434,35 @@ def cmd_publish(args: argparse.Namespace) -> int:
         reason=args.reason or f"published from {args.file}",
     )
     for line in lines:
-        print(line)
+        _out(line)
     if version is None:
         return 1
-    print(f"published {args.template} v{version}")
+    _out(f"published {args.template} v{version}")
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from crawler.registry import Registry
 
-    version = Registry(args.registry).rollback(args.template, args.version)
-    print(f"{args.template}: active version is now v{version}")
+    _check_template_option(args.template)
+    registry = Registry(args.registry)
+    if not registry.root.is_dir():
+        raise BadInput(f"{args.registry}: registry folder not found")
+    registry.info(args.template)  # refuses an unknown template before the lock is taken
+    version = registry.rollback(args.template, args.version)
+    _out(f"{args.template}: active version is now v{version}")
     return 0
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error (``scrapec extract: ... (see scrapec extract --help)``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {_printable(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="scrapec", description="Compile, verify and run deterministic scrapers."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -431,15 +562,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except ScrapecError as exc:
         _err(str(exc))
-        from crawler.exceptions import BadInput, RegistryError
+        from crawler.exceptions import RegistryError
 
-        return 2 if isinstance(exc, BadInput | RegistryError) else 1
+        return EXIT_BAD_INPUT if isinstance(exc, BadInput | RegistryError) else EXIT_FAILED
     except OSError as exc:
-        _err(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
-        return 2
+        name = getattr(exc, "filename", None)
+        _err(f"{name}: {exc.strerror or exc}" if name else f"{exc.strerror or exc}")
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except Exception as exc:  # a bug: still one line, with the traceback on request
+        if os.environ.get("SCRAPEC_DEBUG"):
+            raise
+        where = exc.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        place = (
+            f" at {Path(where.tb_frame.f_code.co_filename).name}:{where.tb_lineno}" if where else ""
+        )
+        _err(
+            f"internal error: {type(exc).__name__}: {exc}{place} "
+            "(a bug in scrapec; SCRAPEC_DEBUG=1 shows the traceback)"
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

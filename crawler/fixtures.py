@@ -8,14 +8,88 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawler.exceptions import BadInput
+from crawler.exceptions import BadInput, ScrapecError
 from crawler.parsing import Page, clean, decode_html
 
-__all__ = ["FieldDiff", "Fixture", "compare_items", "load_fixtures", "normalise"]
+__all__ = [
+    "MAX_JSON_BYTES",
+    "FieldDiff",
+    "Fixture",
+    "check_input_file",
+    "compare_items",
+    "load_fixtures",
+    "normalise",
+    "read_input_file",
+]
+
+MAX_JSON_BYTES = 16 * 2**20  # meta.json, expected.json, a schema
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _limit_error(path: Path, size: int, limit: int) -> str:
+    return f"{path}: {size / 1e6:.1f} MB is larger than the {limit / 2**20:g} MiB limit"
+
+
+def check_input_file(
+    path: str | Path, limit: int, error: type[ScrapecError] = BadInput
+) -> os.stat_result:
+    """Stat ``path`` (symlinks followed) and raise ``error`` naming it unless it is a regular file
+    of at most ``limit`` bytes: a FIFO would block a read, a device or a huge file never end."""
+    file = Path(path)
+    try:
+        st = file.stat()
+    except OSError as exc:
+        raise error(f"{file}: cannot read: {exc.strerror or exc}") from None
+    _check_stat(file, st, limit, error)
+    return st
+
+
+def _check_stat(file: Path, st: os.stat_result, limit: int, error: type[ScrapecError]) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        raise error(f"{file}: is {kind}, not a file")
+    if st.st_size > limit:
+        raise error(_limit_error(file, st.st_size, limit))
+
+
+def read_input_file(path: str | Path, limit: int, error: type[ScrapecError] = BadInput) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, else ``error`` naming the file.
+
+    The file is opened without blocking (a FIFO is refused, not waited on), checked with fstat
+    (so what is checked is what is read) and read to at most ``limit`` + 1 bytes (a file that
+    grows while it is read is refused too).
+    """
+    file = Path(path)
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as exc:
+        raise error(f"{file}: cannot read: {exc.strerror or exc}") from None
+    try:
+        _check_stat(file, os.fstat(fd), limit, error)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            os.set_blocking(fd, True)
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise error(f"{file}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise error(_limit_error(file, len(data), limit))
+    return data
 
 
 @dataclass(frozen=True)
@@ -51,7 +125,12 @@ class Fixture:
     def html(self) -> str:
         if self.source is not None:
             return self.source
-        return decode_html((self.path / "page.html").read_bytes())
+        from crawler.extract import MAX_PAGE_BYTES, check_page_bytes
+
+        file = self.path / "page.html"
+        body = read_input_file(file, MAX_PAGE_BYTES)
+        check_page_bytes(body, str(file))
+        return decode_html(body)
 
     def page(self) -> Page:
         return Page(self.html(), self.url)
@@ -85,13 +164,19 @@ class Fixture:
 
     @classmethod
     def load(cls, case_dir: str | Path, template: str | None = None) -> Fixture:
+        """Read a case folder; raise :class:`BadInput` naming the file for a missing or unusable
+        file and for a ``meta.json`` field of the wrong type."""
+        from crawler.extract import MAX_PAGE_BYTES
+
         case = Path(case_dir)
         for required in ("page.html", "expected.json"):
-            if not (case / required).is_file():
+            if not os.path.lexists(case / required):
                 raise BadInput(f"{case / required}: fixture file missing")
+        check_input_file(case / "page.html", MAX_PAGE_BYTES)
         meta: dict[str, Any] = {}
-        if (case / "meta.json").is_file():
+        if os.path.lexists(case / "meta.json"):
             meta = _read_json(case / "meta.json")
+            _check_meta(case / "meta.json", meta)
         expected = _read_json(case / "expected.json")
         name = template or meta.get("template") or f"{case.parent.parent.name}/{case.parent.name}"
         return cls(
@@ -105,13 +190,34 @@ class Fixture:
         )
 
 
+_META_TYPES: dict[str, tuple[type, ...]] = {
+    "url": (str,),
+    "template": (str,),
+    "schema": (str, type(None)),
+    "partial": (bool,),
+}
+
+
+def _check_meta(path: Path, meta: dict[str, Any]) -> None:
+    for key, types in _META_TYPES.items():
+        if key in meta and not isinstance(meta[key], types):
+            wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise BadInput(f"{path}: {key!r} must be {wanted}, got {meta[key]!r}")
+    if isinstance(meta.get("template"), str):
+        from crawler.registry import check_template_id
+
+        try:
+            check_template_id(meta["template"])
+        except BadInput as exc:
+            raise BadInput(f"{path}: 'template': {exc}") from None
+
+
 def _read_json(path: Path) -> dict[str, Any]:
+    raw = read_input_file(path, MAX_JSON_BYTES)
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(raw)
     except ValueError as exc:
         raise BadInput(f"{path}: not valid JSON: {exc}") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(data, dict):
         raise BadInput(f"{path}: expected a JSON object, got {type(data).__name__}")
     return data
@@ -127,7 +233,7 @@ def load_fixtures(root: str | Path, template: str | None = None) -> list[Fixture
     if not base.is_dir():
         raise BadInput(f"{base}: fixtures folder not found")
     cases = sorted(
-        {p.parent for p in base.rglob("expected.json") if (p.parent / "page.html").is_file()}
+        {p.parent for p in base.rglob("expected.json") if os.path.lexists(p.parent / "page.html")}
     )
     out = []
     for case in cases:

@@ -77,7 +77,11 @@ class _PageSelector(Selector):
 
 def _sniff(body: bytes, declared: str | None) -> tuple[str, int]:
     """(codec name, BOM length): BOM, then the declared (HTTP) charset, then ``<meta charset>``,
-    then UTF-8; an unknown charset name falls back to UTF-8."""
+    then UTF-8. A charset name that is unknown, or names a codec that is not a text encoding
+    an HTML page can be written in, is ignored: a page's markup must read as ASCII in its
+    charset, which rules out ``hex``, ``zlib``, ``base64``, ``rot13`` (not text encodings),
+    ``unicode_escape``, ``utf-7``, ``punycode``, ``idna`` (they rewrite ASCII), EBCDIC and
+    UTF-16/32 (a meta tag readable as ASCII cannot be in them)."""
     for bom, name in _BOM.items():
         if body.startswith(bom):
             return name, len(bom)
@@ -85,13 +89,16 @@ def _sniff(body: bytes, declared: str | None) -> tuple[str, int]:
     found = _META_CHARSET.search(body[:4096])
     if found:
         candidates.append(found.group(1).decode("ascii", "replace"))
+    probe = b'<a href="x+-y\\u0041\\n">&#38; =;\'/~</a> Az09'  # markup as an ASCII page writes it
     for name in candidates:
         try:
             codec = codecs.lookup(name)
-        except LookupError:
+            if probe.decode(codec.name, errors="replace") != probe.decode("ascii"):
+                continue
+        except (LookupError, UnicodeError, ValueError, TypeError):
+            # unknown, not a text encoding (bytes.decode refuses it), fails on ASCII, or cannot
+            # replace what it does not decode (idna)
             continue
-        if codec.name in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
-            continue  # a meta tag in an ASCII-readable page cannot be UTF-16
         return codec.name, 0
     return "utf-8", 0
 
