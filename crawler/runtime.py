@@ -21,9 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +180,7 @@ class Runtime:
         llm: Any = "auto",
         log: Callable[[str], None] | None = None,
         confirm_items: bool = False,
+        background: bool = False,
     ) -> None:
         self.registry = registry if isinstance(registry, Registry) else Registry(registry)
         self.registry.root.mkdir(parents=True, exist_ok=True)
@@ -201,6 +204,14 @@ class Runtime:
             self._recover()
         self._suspect: dict[str, int | None] = {}  # value drift: template -> version that showed it
         self._attempted: dict[str, int] = {}  # held pages at the last regeneration attempt
+        # with ``background``, regeneration runs in its own thread: pages of the template being
+        # regenerated are held meanwhile, every other template keeps flowing, and the outcomes
+        # of released pages wait in ``released`` for the caller to take (take_released)
+        self.background = background
+        self._lock = threading.RLock()
+        self._regenerating: dict[str, Future[None]] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self.released: deque[PageOutcome] = deque()
 
     # -- one page ------------------------------------------------------------------------------
 
@@ -219,6 +230,10 @@ class Runtime:
         quarantined with what to do about it.
         """
         page = Page(html, url, encoding)
+        with self._lock:
+            return self._process(page, url, template, item_page)
+
+    def _process(self, page: Page, url: str, template: str | None, item_page: bool) -> PageOutcome:
         self.stats["pages"] += 1
         try:
             name: str | None = template or self.registry.route(url, None, page).template
@@ -239,6 +254,8 @@ class Runtime:
                 f"(scrapec fixture save {url} --template SITE/NAME) and run scrapec compile, "
                 "or configure an LLM (SCRAPEC_LLM_MODEL) to label new templates",
             )
+        if name in self._regenerating:  # released with the others when the new version is out
+            return self._hold(page, name, "template is being regenerated", [])
         if name in self._suspect:
             # value drift: items that pass the checks may still be wrong (a selector that now
             # hits the wrong element), so everything waits for the regeneration
@@ -332,15 +349,75 @@ class Runtime:
         last = self._attempted.get(template)
         if count >= self.settings.regen_samples and (last is None or count >= 2 * last):
             self._attempted[template] = count
+            if self.background:
+                if template not in self._regenerating:
+                    if self._executor is None:
+                        self._executor = ThreadPoolExecutor(2, "scrapec-regenerate")
+                    self._regenerating[template] = self._executor.submit(
+                        self._regenerate_in_background, template
+                    )
+                return outcome
             outcome.released = self.regenerate(template)
             if not self.store.pages("held", template):
                 self._attempted.pop(template, None)
         return outcome
 
+    def _regenerate_in_background(self, template: str) -> None:
+        """Regenerate off the caller's thread; then the pages held meanwhile get the new version."""
+        released: list[PageOutcome] = []
+        try:
+            released = self.regenerate(template)
+        except Exception as exc:  # noqa: BLE001 - the pages stay held; the crawl goes on
+            self.log(f"[{template}] regeneration failed: {type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                del self._regenerating[template]
+                for meta in self.store.pages("held", template):
+                    trial = self._evaluate(
+                        Page(self.store.html(meta), meta["url"]), template, hold=False
+                    )
+                    if trial.status == "ok":
+                        self._released(template, meta)
+                        released.append(trial)
+                if not self.store.pages("held", template):
+                    self._attempted.pop(template, None)
+                self.released.extend(released)
+
+    def regenerating(self) -> list[str]:
+        """Templates being regenerated in the background right now."""
+        with self._lock:
+            return sorted(self._regenerating)
+
+    def take_released(self) -> list[PageOutcome]:
+        """The outcomes of pages released by background regenerations since the last call."""
+        with self._lock:
+            out = list(self.released)
+            self.released.clear()
+            return out
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the background regenerations; True when none is left running."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                running = list(self._regenerating.values())
+            if not running:
+                return True
+            for future in running:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    future.result(timeout=left)
+                except Exception:  # noqa: BLE001 - logged by the job itself
+                    pass
+            if deadline is not None and time.monotonic() >= deadline:
+                with self._lock:
+                    return not self._regenerating
+
     def flush(self) -> list[PageOutcome]:
         """At the end of a crawl: regenerate every template that still has held pages (with the
         pages there are) and quarantine what still fails."""
-        out = []
+        self.wait()
+        out = self.take_released()
         for template in self.store.templates("held"):
             out += self.regenerate(template, final=True)
         return out
@@ -361,22 +438,24 @@ class Runtime:
                 template
             ):
                 held, still = [], held  # the version that showed value drift cannot clear itself
-            for meta in held:
-                trial = self._evaluate(
-                    Page(self.store.html(meta), meta["url"]), template, hold=False
-                )
-                if trial.status == "ok":
-                    self._released(template, meta)
-                    released.append(trial)
-                else:
-                    still.append(meta)
+            with self._lock:
+                for meta in held:
+                    trial = self._evaluate(
+                        Page(self.store.html(meta), meta["url"]), template, hold=False
+                    )
+                    if trial.status == "ok":
+                        self._released(template, meta)
+                        released.append(trial)
+                    else:
+                        still.append(meta)
             if not still:
                 return released
             self.log(f"[{template}] regenerating from {len(still)} held pages")
-            published = self._run_tiers(template, still)
+            published = self._run_tiers(template, still)  # no lock: other templates flow
             if published is None and not final and len(still) < self.settings.max_held:
                 return released  # keep holding: more pages may bring the labels repair needs
-            return released + self._release(template, still, published is not None)
+            with self._lock:
+                return released + self._release(template, still, published is not None)
 
     def _wait_for_other(self, template: str) -> list[PageOutcome]:
         """Another process regenerates this template: wait for it, then go on with what it
@@ -693,4 +772,7 @@ class Runtime:
         return self._maybe_regenerate(template, outcome)
 
     def close(self) -> None:
+        self.wait()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         self.history.close()

@@ -282,3 +282,61 @@ def test_sigkill_during_regeneration_then_resume(tmp_path: Path) -> None:
         truth = product_item(int(item["_url"].rsplit("/", 1)[1][:-5]))
         truth["image"] = truth["image"].replace("http://shop.test", shop.url)
         assert {k: v for k, v in item.items() if not k.startswith("_")} == truth
+
+
+def test_a_slow_llm_does_not_stop_other_templates(tmp_path: Path) -> None:
+    """The LLM answers after 5 s: meanwhile the pages of another template are parsed and come
+    out, pages of the template being regenerated are held, and they are released after."""
+    from llm_server import Delay
+
+    other = "other.test/product"
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    write_fixtures(tmp_path / "fx", other, range(1, 4))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    script: list[Any] = [
+        json.dumps(product_item(40)),
+        json.dumps(product_item(41)),
+        Delay(5.0, code_answer(LAYOUT_B)),
+    ]
+    with ScriptedLLM(script) as llm:
+        generator = LLMGenerator(
+            LLMConfig(
+                model="openai/scripted",
+                api_base=llm.url + "/v1",
+                api_key="test",
+                timeout=30,
+                backoff=0.01,
+                cache_dir=str(tmp_path / "cache"),
+            )
+        )
+        runtime = Runtime(tmp_path / "reg", fixtures_dir=fixtures, llm=generator, background=True)
+        for i in (40, 41, 42):  # redesigned: no cheap labels, the LLM is needed
+            assert runtime.process(product_page(i, "b"), url(i), template=T).status == "held"
+        deadline = time.monotonic() + 10
+        while llm.calls < 3 and time.monotonic() < deadline:  # the slow call has started
+            time.sleep(0.05)
+        assert runtime.regenerating() == [T]
+        started = time.monotonic()
+        seconds, statuses = [], []
+        for i in range(10, 40):
+            if time.monotonic() - started > 3.0:
+                break
+            t0 = time.monotonic()
+            page_url = f"http://other.test/p/{i}.html"
+            statuses.append(runtime.process(product_page(i), page_url, template=other).status)
+            seconds.append(time.monotonic() - t0)
+        held_meanwhile = runtime.process(product_page(43, "b"), url(43), template=T)
+        assert runtime.regenerating() == [T], "the LLM has not answered yet"
+        assert len(statuses) >= 5 and set(statuses) == {"ok"}, statuses
+        assert max(seconds) < 1.0, f"a page took {max(seconds):.2f} s during the regeneration"
+        assert held_meanwhile.status == "held"
+        assert runtime.wait(60)
+        released = runtime.take_released()
+        calls = llm.calls
+        runtime.close()
+    assert calls == 3
+    assert sorted(o.url for o in released) == [url(i) for i in (40, 41, 42, 43)]
+    for outcome in released:
+        assert outcome.status == "ok" and outcome.version == 2
+        assert outcome.item == product_item(int(outcome.url.rsplit("/", 1)[1][:-5]))
+    assert runtime.store.pages("held") == [] and runtime.store.pages("quarantine") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from scrapy import Request, Spider, signals
@@ -57,7 +58,8 @@ class ScrapecExtension:
         )
 
     def spider_idle(self, spider: Spider) -> None:
-        if self.flushed or not self.runtime.store.templates("held"):
+        waiting = self.runtime.regenerating() or self.runtime.released
+        if self.flushed or not (waiting or self.runtime.store.templates("held")):
             return
         self.flushed = True
         request = Request(FLUSH_URL, callback=self.flush, dont_filter=True, meta={"scrapec": False})
@@ -66,7 +68,12 @@ class ScrapecExtension:
         engine.crawl(request)
         raise DontCloseSpider
 
-    def flush(self, response: object) -> list[dict[str, object]]:
+    async def flush(self, response: object) -> AsyncIterator[dict[str, object]]:
+        """Wait (in a thread, not the reactor) for background regenerations, regenerate what is
+        still held, and yield the items of every released page."""
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet.threads import deferToThread
+
         from crawler.crawl.middleware import items_of
 
         emitted: set[str] | None = None
@@ -76,11 +83,13 @@ class ScrapecExtension:
         ):
             if hasattr(mw, "emitted"):
                 emitted = mw.emitted
+        outcomes = await maybe_deferred_to_future(deferToThread(self.runtime.flush))
         items = []
-        for outcome in self.runtime.flush():
+        for outcome in outcomes:
             items += items_of(outcome, emitted)
         publish_stats(self.crawler, self.runtime)
-        return items
+        for item in items:
+            yield item
 
     def spider_closed(self, spider: Spider) -> None:
         if self.task is not None and self.task.running:

@@ -21,6 +21,50 @@ MAX_STATIC_KEPT = 200  # static copies kept in memory while their rendered copie
 StaticCopy = tuple[bytes, str, dict[str, Any] | None]
 
 
+OUTCOME_KEY = "_scrapec_outcome"  # not "scrapec…": the render probe copies those keys
+
+
+class ScrapecDownloaderMiddleware:
+    """Runs the scrapec runtime on a response in a thread, off the reactor: parsing (in a worker
+    process) and checks never block downloads, and a regeneration runs in the runtime's own
+    thread while other templates flow. The outcome travels in the request's meta to
+    :class:`ScrapecSpiderMiddleware`, which emits it (without this component, the spider
+    middleware processes the response itself, in the reactor thread)."""
+
+    def __init__(self, crawler: Crawler, runtime: Runtime) -> None:
+        self.crawler = crawler
+        self.runtime = runtime
+        self.extract_all = crawler.settings.getbool("SCRAPEC_EXTRACT_ALL", False)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ScrapecDownloaderMiddleware:
+        return cls(crawler, runtime_for(crawler))
+
+    async def process_response(
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Response:
+        flag = request.meta.get("scrapec", self.extract_all or None)
+        if not flag or not isinstance(response, TextResponse):
+            return response
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet.threads import deferToThread
+
+        template = flag if isinstance(flag, str) else None
+        item_page = bool(request.meta.get("scrapec_item_page"))
+        outcome = await maybe_deferred_to_future(
+            deferToThread(
+                self.runtime.process,
+                response.body,
+                response.url,
+                response.encoding,
+                template,
+                item_page,
+            )
+        )
+        request.meta[OUTCOME_KEY] = outcome
+        return response
+
+
 class ScrapecSpiderMiddleware:
     """Adds the items scrapec extracts from a response to the callback's output.
 
@@ -48,13 +92,17 @@ class ScrapecSpiderMiddleware:
 
     def _output(self, response: Response) -> list[Any]:
         flag = response.meta.get("scrapec", self.extract_all or None)
+        released = [i for o in self.runtime.take_released() for i in items_of(o, self.emitted)]
         if not flag or not isinstance(response, TextResponse):
-            return []
+            return released
         template = flag if isinstance(flag, str) else None
         item_page = bool(response.meta.get("scrapec_item_page"))
-        outcome = self.runtime.process(
-            response.body, response.url, response.encoding, template, item_page
-        )
+        # processed off the reactor thread by ScrapecDownloaderMiddleware when it is enabled
+        outcome = response.meta.pop(OUTCOME_KEY, None)
+        if not isinstance(outcome, PageOutcome) or outcome.url != response.url:
+            outcome = self.runtime.process(
+                response.body, response.url, response.encoding, template, item_page
+            )
         static = (
             self._static.pop(response.url, None) if response.meta.get("scrapec_probe") else None
         )
@@ -70,7 +118,7 @@ class ScrapecSpiderMiddleware:
                 self._failed_probes[outcome.template] = (
                     self._failed_probes.get(outcome.template, 0) + 1
                 )
-        out: list[Any] = items_of(outcome, self.emitted)
+        out: list[Any] = released + items_of(outcome, self.emitted)
         if outcome.status == "held":
             probe = self._probe(response, outcome.template)
             if probe is not None:

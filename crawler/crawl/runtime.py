@@ -33,6 +33,7 @@ def runtime_for(crawler: Crawler) -> Runtime:
             ),
             log=lambda message: crawler.spider.logger.info(message) if crawler.spider else None,
             confirm_items=True,
+            background=settings.getbool("SCRAPEC_BACKGROUND_REGENERATION", True),
         )
         setattr(crawler, _KEY, runtime)
     return runtime

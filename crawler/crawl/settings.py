@@ -16,6 +16,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
 SPIDER_MIDDLEWARES = {"crawler.crawl.middleware.ScrapecSpiderMiddleware": 900}
+# pages are processed in a thread (parsers in worker processes), off the reactor; after redirects,
+# retries and decompression (a low number is near the engine)
+DOWNLOADER_MIDDLEWARES = {"crawler.crawl.middleware.ScrapecDownloaderMiddleware": 50}
 EXTENSIONS = {"crawler.crawl.extension.ScrapecExtension": 500}
 
 # JavaScript rendering through scrapy-playwright and Debian's chromium, only for requests whose
