@@ -255,17 +255,8 @@ class Registry:
         cached = self._loaded.get(template)
         if cached and cached[0] == key:
             return cached[1]
-        meta = info.version(version)
-        file = self.folder(template) / str(meta.get("file", f"v{version}.py"))
-        try:
-            source = file.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RegistryError(f"{file}: cannot read parser: {exc}") from None
-        expected = meta.get("source_hash")
-        if expected and source_hash(source) != expected:
-            raise RegistryError(
-                f"{file}: source does not match the hash in parser.json (edited by hand?)"
-            )
+        file = self.folder(template) / str(info.version(version).get("file", f"v{version}.py"))
+        source = self._read_version(template, info, version)
         parser = load_parser(source, str(file), template, version)
         self._loaded[template] = (key, parser)
         return parser

@@ -486,6 +486,18 @@ def _step(el: Any, positional: bool) -> str:
     return f"{tag}[{same.index(el) + 1}]"
 
 
+def _previous(el: Any, count: int) -> Iterable[Any]:
+    """The elements among the ``count`` siblings before ``el`` (comments and the like skipped,
+    but counted)."""
+    sibling = el.getprevious()
+    for _ in range(count):
+        if sibling is None:
+            return
+        if isinstance(sibling.tag, str):
+            yield sibling
+        sibling = sibling.getprevious()
+
+
 def _suffix(hit: _Hit) -> str:
     if hit.mode == "text":
         return "/text()"
@@ -584,37 +596,22 @@ def _propose(hit: _Hit, many: bool, labels: _Labels) -> Iterable[tuple[str, floa
                 2.0 - labels.affinity(label),
             )
     else:
-        sibling = el.getprevious()
-        for distance in range(1, 3):
-            if sibling is None:
+        # a label beside the element, or beside an ancestor:
+        # <th>Brand</th><td>…</td>, <td>Address:</td><td><b>803 Harkrider St,<br>…</b></td>
+        down: list[str] = []
+        for depth, box in enumerate([el, *el.iterancestors()]):
+            if depth > 3 or not isinstance(box.tag, str) or _tag(box) in ("body", "html"):
                 break
-            if isinstance(sibling.tag, str):
+            path = "".join(f"/{step}" for step in reversed(down))
+            for distance, sibling in enumerate(_previous(box, 2), start=1):
                 label = labels.of(sibling)
                 if label:
+                    base = 2.0 if depth == 0 else 2.4 + depth * 0.3
                     yield (
-                        f"//{_tag(sibling)}[{labels.test(label)}]/following-sibling::{tag}[1]{suffix}",
-                        2.0 + distance * 0.5 - labels.affinity(label),
+                        f"//{_tag(sibling)}[{labels.test(label)}]/following-sibling::{_tag(box)}[1]{path}{suffix}",
+                        base + distance * 0.5 - labels.affinity(label),
                     )
-            sibling = sibling.getprevious()
-        # a label beside an ancestor: <td>Address:</td><td><b>803 Harkrider St,<br>…</b></td>
-        down = [tag]
-        for depth, anc in enumerate(el.iterancestors(), start=1):
-            if depth > 3 or not isinstance(anc.tag, str) or _tag(anc) in ("body", "html"):
-                break
-            sibling = anc.getprevious()
-            for distance in range(1, 3):
-                if sibling is None:
-                    break
-                if isinstance(sibling.tag, str):
-                    label = labels.of(sibling)
-                    if label:
-                        path = "/".join(reversed(down))
-                        yield (
-                            f"//{_tag(sibling)}[{labels.test(label)}]/following-sibling::{_tag(anc)}[1]/{path}{suffix}",
-                            2.4 + distance * 0.5 + depth * 0.3 - labels.affinity(label),
-                        )
-                sibling = sibling.getprevious()
-            down.append(_tag(anc))
+            down.append(_tag(box))
         parent = el.getparent()
         if parent is not None and hit.mode == "text":
             for child in parent:
