@@ -606,10 +606,10 @@ def _propose(hit: _Hit, many: bool, labels: _Labels) -> Iterable[tuple[str, floa
             for distance, sibling in enumerate(_previous(box, 2), start=1):
                 label = labels.of(sibling)
                 if label:
-                    base = 2.0 if depth == 0 else 2.4 + depth * 0.3
+                    weight = 2.0 if depth == 0 else 2.4 + depth * 0.3
                     yield (
                         f"//{_tag(sibling)}[{labels.test(label)}]/following-sibling::{_tag(box)}[1]{path}{suffix}",
-                        base + distance * 0.5 - labels.affinity(label),
+                        weight + distance * 0.5 - labels.affinity(label),
                     )
             down.append(_tag(box))
         parent = el.getparent()
