@@ -54,6 +54,7 @@ class Extraction:
     errors: list[str] = field(default_factory=list)
     similarity: float | None = None
     target: str | None = None
+    layout: frozenset[str] | None = field(default=None, repr=False)  # fingerprint, when computed
 
     def to_json(self) -> str:
         """One JSON line (UTF-8 kept readable). Characters that ``str.splitlines()`` or a
@@ -157,7 +158,11 @@ class Extractor:
             return self.schema
         return self.registry.info(template).load_schema()
 
-    def extract_page(self, page: Page, template: str | None = None) -> Extraction:
+    def extract_page(
+        self, page: Page, template: str | None = None, layout: bool = False
+    ) -> Extraction:
+        """One page through its template's parser and the checks; with ``layout``, the result
+        carries the page's layout fingerprint (computed in the worker, which has the tree)."""
         route_similarity = None
         if template is None:
             try:
@@ -174,6 +179,7 @@ class Extractor:
             schema = self.schema_for(template)
         except (RegistryError, SchemaError, BadInput, PolicyViolation, ParserFailed) as exc:
             return Extraction(page.url, template, None, None, False, [str(exc)])
+        tokens: frozenset[str] | None = None
         if self.in_process:
             try:
                 item = parser.run(page)
@@ -193,16 +199,19 @@ class Extractor:
                 version=version,
                 schema=schema,
                 grounding=self.grounding,
+                layout=layout,
             )
             if work.item is None:
                 reason = work.failure or work.policy or "the parser returned no item"
                 return Extraction(
                     page.url, template, version, None, False, [reason], route_similarity
                 )
-            item, errors = work.item, work.errors
+            item, errors, tokens = work.item, work.errors, work.layout
         if not errors and self.history is not None and page.url:
             self.history.record(page.url, template, version, item)
-        return Extraction(page.url, template, version, item, not errors, errors, route_similarity)
+        result = Extraction(page.url, template, version, item, not errors, errors, route_similarity)
+        result.layout = tokens
+        return result
 
     def extract_html(
         self, html: str | bytes, url: str = "", template: str | None = None

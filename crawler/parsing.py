@@ -138,7 +138,7 @@ class Page:
     ``page.meta(name)`` the ``content`` of ``<meta name|property=name>``.
     """
 
-    __slots__ = ("url", "_sel", "_jsonld", "_source")
+    __slots__ = ("url", "_selector", "_body", "_jsonld", "_source")
 
     def __init__(self, html: str | bytes, url: str = "", encoding: str | None = None) -> None:
         if isinstance(html, bytes):
@@ -158,8 +158,18 @@ class Page:
             body = html.encode("utf-8", errors="replace")
         self.url = url
         self._source = source
-        self._sel = _PageSelector(root=_parse_tree(body), type="html", base_url=url or None)
+        self._body: bytes | None = body  # parsed on first use: routing by URL needs no tree
+        self._selector: _PageSelector | None = None
         self._jsonld: list[str] | None = None
+
+    @property
+    def _sel(self) -> _PageSelector:
+        if self._selector is None:
+            body, self._body = self._body or b"", None
+            self._selector = _PageSelector(
+                root=_parse_tree(body), type="html", base_url=self.url or None
+            )
+        return self._selector
 
     @property
     def source(self) -> str:

@@ -72,6 +72,7 @@ class WorkResult:
     errors: list[str] = field(default_factory=list)
     failure: str | None = None  # the parser failed on this page (time, memory, crash, exception)
     policy: str | None = None  # the source was refused by the policy or did not load
+    layout: frozenset[str] | None = None  # the page's layout fingerprint, when asked for
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,6 +251,7 @@ class WorkerPool:
         schema: Any = None,
         grounding: bool = True,
         time_limit: float | None = None,
+        layout: bool = False,
     ) -> WorkResult:
         """Check, load and run ``source`` on one page in a worker; schema and grounding checks
         run there too (``schema`` is a :class:`crawler.schemas.Schema` or None)."""
@@ -267,6 +269,7 @@ class WorkerPool:
             "url": url,
             "grounding": grounding,
             "time_limit": limit,
+            "layout": layout,
         }
         if digest not in worker.parsers:
             request["source"] = source
@@ -299,11 +302,13 @@ class WorkerPool:
                 worker.schemas.add(request["schema"])
             keep = not answer.get("restart") and worker.rss() <= self.memory_limit
             item = answer.get("item")
+            tokens = answer.get("layout")
             return WorkResult(
                 item if isinstance(item, dict) else None,
                 [str(e) for e in answer.get("errors") or []],
                 answer.get("failure"),
                 answer.get("policy"),
+                frozenset(str(t) for t in tokens) if isinstance(tokens, list) else None,
             )
         finally:  # whatever happened, the worker goes back or is replaced: never leaked
             if keep:
@@ -405,6 +410,7 @@ def _serve() -> int:
     from crawler.checks import PageText, grounding_errors
     from crawler.exceptions import ParserFailed, PolicyViolation
     from crawler.parsing import Page
+    from crawler.routing import fingerprint
     from crawler.sandbox import LoadedParser, load_parser
     from crawler.schemas import Schema, schema_from_document
 
@@ -470,6 +476,8 @@ def _serve() -> int:
             if request.get("grounding", True):
                 errors += grounding_errors(item, PageText(page), schema)
             answer = {"item": item, "errors": errors}
+            if request.get("layout"):
+                answer["layout"] = sorted(fingerprint(page))
         except ParserFailed as exc:
             answer = {"failure": exc.reason}
         except RecursionError:

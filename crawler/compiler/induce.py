@@ -140,6 +140,7 @@ class FieldResult:
     )
     required: bool = False
     nearest: list[str] = field(default_factory=list)  # per sample: labelled value, nearest text
+    chosen_by: str = ""  # why another rule than the cheapest exact one was chosen
 
     @property
     def ok(self) -> bool:
@@ -218,6 +219,8 @@ class Induction:
             entry: dict[str, Any] = {"how": f.how(), "exact": f"{f.exact}/{f.total}"}
             if f.held_out is not None:
                 entry["held_out"] = round(f.held_out, 3)
+            if f.chosen_by:
+                entry["chosen_by"] = f.chosen_by
             if not f.made and not (f.ok and not f.parts):
                 entry["missing"] = f.reason()
             out[f.name] = entry
@@ -1037,31 +1040,81 @@ def induce_field(
             if not _same(result.apply(samples[i][0], many) if parts else None, values[i])
         ][:5]
     if folds and result.made and len(samples) >= 2:
-        held = 0
-        tried = 0
-        for k in range(min(len(samples), MAX_FOLDS)):
-            rest = [j for j in range(len(samples)) if j != k]
-            sub_present = [j for j, i in enumerate(rest) if i in present]
-            if not sub_present:
-                continue
-            sub_values = [values[i] for i in rest]
-            sub = _gather(
-                name,
-                schema,
-                [samples[i] for i in rest],
-                [indexes[i] for i in rest],
-                sub_values,
-                sub_present,
-                labels,
-                numbers,
-                partial,
-            )
-            sub_parts, _ = _choose(sub, [samples[i] for i in rest], sub_values, many)
-            fold = FieldResult(name, None, 0, 0, rules=sub_parts)
-            tried += 1
-            held += bool(sub_parts) and _same(fold.apply(samples[k][0], many), values[k])
-        result.held_out = held / tried if tried else None
+        cases = _fold_cases(
+            name, schema, samples, indexes, values, present, labels, numbers, partial
+        )
+        held_out, votes = _held_out(cases, samples, values, many)
+        result.held_out = held_out
+        if votes:
+            # prefer what holds out: the rule chosen without the most samples that is still
+            # exact on all of them (it may come from pages the full run did not propose from)
+            parts, count = max(votes.items(), key=lambda kv: (kv[1], -sum(r.cost for r in kv[0])))
+            if parts != result.parts and count > votes.get(result.parts, 0):
+                result.rule, result.rules = parts[0], parts if len(parts) > 1 else ()
+                result.chosen_by = f"leave-one-out: chosen without {count} of {len(cases)} samples"
     return result
+
+
+_Fold = tuple[int, dict[Rule, None], list[tuple[Page, dict[str, Any]]], list[Any]]
+
+
+def _fold_cases(
+    name: str,
+    schema: Schema,
+    samples: Sequence[tuple[Page, dict[str, Any]]],
+    indexes: Sequence[_PageIndex],
+    values: Sequence[Any],
+    present: Sequence[int],
+    labels: _Labels,
+    numbers: Sequence[Rule],
+    partial: bool,
+) -> list[_Fold]:
+    """For each sample left out (at most :data:`MAX_FOLDS`), the candidates the others give."""
+    out: list[_Fold] = []
+    for k in range(min(len(samples), MAX_FOLDS)):
+        rest = [j for j in range(len(samples)) if j != k]
+        sub_present = [j for j, i in enumerate(rest) if i in present]
+        if not sub_present:
+            continue
+        sub_samples = [samples[i] for i in rest]
+        sub_values = [values[i] for i in rest]
+        sub = _gather(
+            name,
+            schema,
+            sub_samples,
+            [indexes[i] for i in rest],
+            sub_values,
+            sub_present,
+            labels,
+            numbers,
+            partial,
+        )
+        out.append((k, sub, sub_samples, sub_values))
+    return out
+
+
+def _held_out(
+    cases: list[_Fold],
+    samples: Sequence[tuple[Page, dict[str, Any]]],
+    values: Sequence[Any],
+    many: bool,
+) -> tuple[float | None, dict[tuple[Rule, ...], int]]:
+    """The share of left-out samples that the rule chosen without them reads right, and how
+    often each rule chosen in a fold is exact on every sample (it held out)."""
+    if not cases:
+        return None, {}
+    held = 0
+    votes: dict[tuple[Rule, ...], int] = {}
+    for k, candidates, sub_samples, sub_values in cases:
+        parts, _ = _choose(candidates, sub_samples, sub_values, many)
+        if not parts:
+            continue
+        fold = FieldResult("", None, 0, 0, rules=parts)
+        if _same(fold.apply(samples[k][0], many), values[k]):
+            held += 1
+            if all(_same(fold.apply(p, many), values[i]) for i, (p, _) in enumerate(samples)):
+                votes[parts] = votes.get(parts, 0) + 1
+    return held / len(cases), votes
 
 
 def induce(
