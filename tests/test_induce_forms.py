@@ -163,3 +163,26 @@ def test_one_seed_page_says_it_is_verified_on_one_page_only(tmp_path: Path) -> N
     assert result.published
     assert any("verified on one labelled page only" in note for note in result.notes)
     assert all("held_out" not in entry for entry in result.fields.values())
+
+
+def test_a_value_only_in_a_meta_tag_is_read_from_it() -> None:
+    from crawler.compiler.induce import induce
+    from crawler.parsing import Page
+    from crawler.schemas import schema_from_document
+
+    schema = schema_from_document(
+        {"type": "object", "properties": {"name": {"type": "string"}}}, "thing"
+    )
+
+    def page(i: int) -> Page:
+        html = (
+            f'<html><head><meta property="og:title" content="Gadget {i * 7} Pro">'
+            f'<meta name="viewport" content="width=device-width"></head>'
+            f"<body><div class='x'>Item {i}</div></body></html>"
+        )
+        return Page(html, f"http://meta.test/{i}")
+
+    samples = [(page(i), {"name": f"Gadget {i * 7} Pro"}) for i in (1, 2, 3)]
+    [made] = induce("meta.test/thing", schema, samples).fields
+    assert made.made and "og:title" in made.code(False)
+    assert all(made.apply(page(i), False) == f"Gadget {i * 7} Pro" for i in range(4, 9))

@@ -322,6 +322,10 @@ class _PageIndex:
             if tag in _SKIP_TAGS or any(
                 a.tag in _SKIP_TAGS for a in el.iterancestors() if isinstance(a.tag, str)
             ):
+                if tag == "meta" and (el.get("property") or el.get("name") or el.get("itemprop")):
+                    value = clean(el.get("content"))  # <meta property="og:title" content="…">
+                    if value:
+                        self._add(value, _Hit(el, "@content"))
                 if tag in ("title",) or el.tail is None:
                     continue
             else:
