@@ -202,8 +202,10 @@ class Registry:
         self._checked[template] = now
         if cached and cached[0] == stamp:
             return cached[1]
-        try:
-            data = json.loads(path.read_bytes())
+        from crawler.fixtures import MAX_JSON_BYTES, read_input_file
+
+        try:  # 16 MiB at most; a FIFO or a device is refused, not waited on
+            data = json.loads(read_input_file(path, MAX_JSON_BYTES, RegistryError))
         except ValueError as exc:
             raise RegistryError(f"{path}: corrupt parser.json: {exc}") from None
         except OSError as exc:
@@ -230,11 +232,20 @@ class Registry:
         return version, source
 
     def _read_version(self, template: str, info: TemplateInfo, version: int) -> str:
+        from crawler.fixtures import read_input_file
+
         meta = info.version(version)
-        file = self.folder(template) / str(meta.get("file", f"v{version}.py"))
+        name = str(meta.get("file", f"v{version}.py"))
+        if Path(name).name != name or name in ("", ".", "..") or "\0" in name:
+            raise RegistryError(
+                f"{info.path}: corrupt parser.json: version {version} names the file {name!r},"
+                " not one of the template folder: refused"
+            )
+        file = self.folder(template) / name
+        raw = read_input_file(file, 4 * 2**20, RegistryError)  # a parser: 4 MiB at most
         try:
-            source = file.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            source = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise RegistryError(f"{file}: cannot read parser: {exc}") from None
         expected = meta.get("source_hash")
         if expected and source_hash(source) != expected:
@@ -269,7 +280,20 @@ class Registry:
         meta = info.version(number)
         if not meta:
             raise RegistryError(f"{info.path}: template {template!r} has no version {number}")
-        return (self.folder(template) / str(meta.get("file", f"v{number}.py"))).read_text("utf-8")
+        from crawler.fixtures import read_input_file
+
+        name = str(meta.get("file", f"v{number}.py"))
+        if Path(name).name != name or name in ("", ".", "..") or "\0" in name:
+            raise RegistryError(
+                f"{info.path}: corrupt parser.json: version {number} names the file {name!r},"
+                " not one of the template folder: refused"
+            )
+        file = self.folder(template) / name
+        raw = read_input_file(file, 4 * 2**20, RegistryError)  # a parser: 4 MiB at most
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RegistryError(f"{file}: cannot read parser: {exc}") from None
 
     # -- routing ---------------------------------------------------------------------------------
 
@@ -290,7 +314,16 @@ class Registry:
             if pattern and key:
                 compiled = self._patterns.get(pattern)
                 if compiled is None:
-                    compiled = self._patterns[pattern] = re.compile(pattern)
+                    try:
+                        compiled = re.compile(pattern)
+                    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+                        shown = pattern if len(pattern) <= 200 else pattern[:200] + "…"
+                        why = (str(exc).splitlines() or [type(exc).__name__])[0]
+                        raise RegistryError(
+                            f"{info.path}: corrupt parser.json: url_pattern {shown!r} is not a"
+                            f" regular expression: {why}"
+                        ) from None
+                    self._patterns[pattern] = compiled
                 if compiled.match(key):
                     by_url.append(info)
             if not site or info.data.get("site") in (None, site):

@@ -94,6 +94,75 @@ def test_loaded_parser_is_compiled_once(tmp_path: Path) -> None:
     assert reg.active(T) is reg.active(T)
 
 
+def _edit_info(root: Path, **fields: object) -> Path:
+    path = root / T / "parser.json"
+    data = json.loads(path.read_text())
+    data.update(fields)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_corrupt_url_pattern_is_one_registry_error(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    publish(reg, "one")
+    path = _edit_info(tmp_path, url_pattern="[unclosed\nx")
+    with pytest.raises(RegistryError) as caught:
+        Registry(tmp_path).route("http://shop.test/p/1", None)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: corrupt parser.json: url_pattern '[unclosed\\nx'")
+    assert "unterminated character set" in message
+    _edit_info(tmp_path, url_pattern="x" * 5000 + "(")
+    with pytest.raises(RegistryError, match=r"url_pattern 'x{200}…' is not a regular"):
+        Registry(tmp_path).route("http://shop.test/p/1", None)
+    _edit_info(tmp_path, url_pattern=".*")  # a sound pattern routes as before
+    assert Registry(tmp_path).route("http://shop.test/p/1", None).template == T
+
+
+def test_registry_reads_are_bounded(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    publish(reg, "one")
+    parser = tmp_path / T / "v1.py"
+    parser.write_text(parser_source("one") + "#" * (4 * 2**20))
+    with pytest.raises(RegistryError, match=r"v1\.py: .* larger than the 4 MiB limit"):
+        Registry(tmp_path).active(T)
+    with pytest.raises(RegistryError, match=r"v1\.py: .* larger than the 4 MiB limit"):
+        Registry(tmp_path).source(T)
+    parser.write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(RegistryError, match=r"v1\.py: cannot read parser"):
+        Registry(tmp_path).source(T)
+    parser.unlink()
+    os.mkfifo(parser)  # a FIFO is refused, not waited on
+    fifo = r"v1\.py: (is a FIFO|not a regular file)"
+    with pytest.raises(RegistryError, match=fifo):
+        Registry(tmp_path).source(T)
+    with pytest.raises(RegistryError, match=fifo):
+        Registry(tmp_path).active_source(T)
+    parser.unlink()
+    info = tmp_path / T / "parser.json"
+    info.write_text(json.dumps({"active": 1, "versions": {}, "pad": "x" * (16 * 2**20)}))
+    with pytest.raises(RegistryError, match=r"parser\.json: .* larger than the 16 MiB limit"):
+        Registry(tmp_path).info(T)
+    info.unlink()
+    os.mkfifo(info)
+    with pytest.raises(RegistryError, match=r"parser\.json: (is a FIFO|not a regular file)"):
+        Registry(tmp_path).info(T)
+
+
+def test_a_version_file_never_leaves_the_template_folder(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    publish(reg, "one")
+    (tmp_path / "outside.py").write_text(parser_source("outside"))
+    data = json.loads((tmp_path / T / "parser.json").read_text())
+    for name in ("../../outside.py", str(tmp_path / "outside.py"), "..", "a\0b"):
+        data["versions"]["1"]["file"] = name
+        (tmp_path / T / "parser.json").write_text(json.dumps(data))
+        with pytest.raises(RegistryError, match="not one of the template folder: refused"):
+            Registry(tmp_path).source(T)
+        with pytest.raises(RegistryError, match="not one of the template folder: refused"):
+            Registry(tmp_path).active_source(T)
+
+
 def _publisher(root: str, tag: str, count: int) -> None:
     reg = Registry(root)
     for i in range(count):
