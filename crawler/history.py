@@ -21,7 +21,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["History", "escape_surrogates"]
+from crawler.exceptions import ScrapecError
+
+__all__ = ["History", "StorageError", "escape_surrogates"]
+
+
+class StorageError(ScrapecError):
+    """A durable write failed (a full disk, a read-only folder, a file too large): ``path`` is the
+    file, ``reason`` the system's words. Whatever was being written is *not* acknowledged."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: cannot write: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -62,8 +75,11 @@ class History:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._db() as db:
-            db.executescript(_SCHEMA)
+        try:
+            with self._db() as db:
+                db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(self.path, str(exc)) from exc
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -81,7 +97,16 @@ class History:
             self._local.db = None
 
     def record(self, url: str, template: str, version: int | None, item: dict[str, Any]) -> None:
-        """Remember ``item`` as the last good item of ``url`` (call only for items that passed)."""
+        """Remember ``item`` as the last good item of ``url`` (call only for items that passed).
+
+        A write that fails (``database or disk is full``, a read-only folder) raises
+        :class:`StorageError` naming the database file: the item is then not acknowledged."""
+        try:
+            self._write(url, template, version, item)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(self.path, str(exc)) from exc
+
+    def _write(self, url: str, template: str, version: int | None, item: dict[str, Any]) -> None:
         self._db().execute(
             "INSERT INTO last_good(url, template, version, item, seen) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(url) DO UPDATE SET template=excluded.template, version=excluded.version, "

@@ -34,13 +34,15 @@ from crawler.drift import DriftEvent, DriftMonitor
 from crawler.exceptions import BadInput, RegistryError, RoutingError
 from crawler.extract import Extraction, Extractor
 from crawler.fixtures import Fixture, load_fixtures
-from crawler.history import History
+from crawler.history import History, StorageError
 from crawler.parsing import Page
 from crawler.registry import Registry, atomic_write
 from crawler.routing import fingerprint, reference_fingerprint, similarity, site_of
 from crawler.schemas import Schema, load_schema
 
-__all__ = ["PageOutcome", "PageStore", "Runtime", "RuntimeSettings"]
+__all__ = ["PageOutcome", "PageStore", "Runtime", "RuntimeSettings", "StorageError"]
+
+OWNED = ("held", "released")  # kinds of pages that belong to one crawl (quarantine is shared)
 
 VALUE_DRIFT = ("emptied", "fill_rate", "constant")
 LLM_LABEL_PAGES = 2  # held pages the LLM labels when no cheaper labeller could
@@ -111,10 +113,24 @@ class PageStore:
     does, as the six characters ``\ud800``; every file is UTF-8. Inside a JSON-LD string of the
     page the escape reads back as the same code point. URLs are escaped alike wherever the store
     takes one, so a page is found and removed under the URL it was put with.
+
+    With an ``owner`` (one crawl: several may share a registry), held and released pages belong
+    to it: their file names and metadata carry the owner, :meth:`pages` lists only its own, and
+    :meth:`remove` removes only its own, so one crawl never releases, re-parses or deletes the
+    page another crawl holds. Quarantine is shared. A store without an owner (the CLI, the
+    report) sees every page.
+
+    Every write is atomic and fsynced (:func:`~crawler.registry.atomic_write`), the page before
+    its metadata; a write that fails raises :class:`StorageError` naming the file.
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, owner: str | None = None) -> None:
         self.root = Path(root)
+        self.owner = owner
+
+    def _name(self, kind: str, url: str, owner: str | None = None) -> str:
+        owner = owner if owner is not None else self.owner
+        return _key(f"{owner}\n{url}" if owner and kind in OWNED else url)
 
     @staticmethod
     def _utf8(text: str) -> str:
@@ -127,22 +143,39 @@ class PageStore:
     def put(self, kind: str, template: str, url: str, html: str, reason: str) -> Path:
         url, template, reason = self._utf8(url), self._utf8(template), self._utf8(reason)
         folder = self._folder(kind, template)
-        key = _key(url)
-        atomic_write(folder / f"{key}.html", html.encode("utf-8", "backslashreplace"))
-        meta = {"url": url, "template": template, "reason": reason, "time": time.time()}
-        atomic_write(folder / f"{key}.json", (json.dumps(meta, ensure_ascii=False) + "\n").encode())
+        key = self._name(kind, url)
+        meta: dict[str, Any] = {"url": url, "template": template, "reason": reason}
+        meta["time"] = time.time()
+        if self.owner and kind in OWNED:
+            meta["owner"] = self.owner
+        try:
+            atomic_write(folder / f"{key}.html", html.encode("utf-8", "backslashreplace"))
+            data = (json.dumps(meta, ensure_ascii=False) + "\n").encode()
+            atomic_write(folder / f"{key}.json", data)
+        except OSError as exc:
+            raise StorageError(exc.filename or folder, exc.strerror or str(exc)) from exc
         return folder / f"{key}.json"
 
-    def remove(self, kind: str, template: str, url: str) -> None:
+    def has(self, kind: str, template: str, url: str) -> bool:
+        folder = self._folder(kind, template)
+        if not folder.is_dir():  # the common case, one stat: nothing of this kind was kept
+            return False
+        return (folder / f"{self._name(kind, self._utf8(url))}.json").exists()
+
+    def remove(self, kind: str, template: str, url: str, owner: str | None = None) -> None:
         folder = self._folder(kind, template)
         if not folder.is_dir():  # the common case, one stat: nothing of this kind was kept
             return
-        key = _key(self._utf8(url))
+        key = self._name(kind, self._utf8(url), owner)
         for suffix in (".json", ".html"):
             (folder / f"{key}{suffix}").unlink(missing_ok=True)
 
-    def pages(self, kind: str, template: str | None = None) -> list[dict[str, Any]]:
-        """Pages of a kind (``held`` or ``quarantine``), oldest first, each with url, template, reason, path."""
+    def pages(
+        self, kind: str, template: str | None = None, everyone: bool = False
+    ) -> list[dict[str, Any]]:
+        """Pages of a kind (``held``, ``released`` or ``quarantine``), oldest first, each with
+        url, template, reason, path (and owner); held and released pages of this store's owner
+        only, unless ``everyone``."""
         folders = (
             [self._folder(kind, template)] if template else sorted((self.root / kind).glob("*"))
         )
@@ -154,8 +187,13 @@ class PageStore:
                     continue  # killed between the two writes: the page is written first, so no loss
                 try:
                     meta = json.loads(meta_path.read_text("utf-8"))
-                except ValueError:
+                except (ValueError, OSError):
+                    continue  # removed meanwhile (by its owner), or not whole
+                if not isinstance(meta, dict):
                     continue
+                if self.owner and kind in OWNED and not everyone:
+                    if meta.get("owner") != self.owner:
+                        continue  # another crawl's page (or one to adopt: Runtime._adopt)
                 meta["path"] = str(html_path)
                 out.append(meta)
         return sorted(out, key=lambda m: m.get("time", 0))
@@ -181,11 +219,18 @@ class Runtime:
         log: Callable[[str], None] | None = None,
         confirm_items: bool = False,
         background: bool = False,
+        owner: str | None = None,
     ) -> None:
         self.registry = registry if isinstance(registry, Registry) else Registry(registry)
         self.registry.root.mkdir(parents=True, exist_ok=True)
         self.state = Path(state_dir) if state_dir else self.registry.root / ".state"
-        self.store = PageStore(self.state)
+        # ``owner``: this crawl's name (the same across resumes of one job); its held and
+        # released pages are its own, and it adopts those of crawls that are no longer alive
+        self.owner = owner
+        self._owner_fd: int | None = None
+        if owner:
+            self._owner_fd = self._claim(owner)
+        self.store = PageStore(self.state, owner)
         self.fixtures_dir = Path(fixtures_dir) if fixtures_dir else None
         self.schema = load_schema(schema) if isinstance(schema, str) else schema
         self.settings = settings or RuntimeSettings()
@@ -193,6 +238,7 @@ class Runtime:
         self.history = History(self.registry.root / "history.sqlite")
         self.monitor = DriftMonitor(layout_threshold=self.settings.layout_threshold)
         self.stats: Counter[str] = Counter()
+        self.failure: StorageError | None = None  # a durable write that failed in a background job
         self.log = log or (lambda _m: None)
         self._llm = llm
         self._llm_generator: Any = None
@@ -200,6 +246,8 @@ class Runtime:
         self._seen: Counter[str] = Counter()
         self._fixtures: list[Fixture] | None = None
         self.confirm_items = confirm_items
+        if owner:
+            self._adopt()
         if confirm_items:
             self._recover()
         self._suspect: dict[str, int | None] = {}  # value drift: template -> version that showed it
@@ -268,20 +316,21 @@ class Runtime:
 
     def _evaluate(self, page: Page, template: str, hold: bool = True) -> PageOutcome:
         self._baseline(template)
-        result: Extraction = self.extractor.extract_page(page, template)
         self._seen[template] += 1
+        check_layout = (
+            self._seen[template] <= 20 or self._seen[template] % self.settings.layout_every == 0
+        )
+        # the worker has the page's tree: it computes the fingerprint, this process parses nothing
+        result: Extraction = self.extractor.extract_page(page, template, layout=True)
         score = None
-        if (
-            not result.valid
-            or self._seen[template] <= 20
-            or self._seen[template] % self.settings.layout_every == 0
-        ):
+        if not result.valid or check_layout:
             try:
                 reference = self.registry.info(template).reference
             except RegistryError:
                 reference = frozenset()
             if reference:
-                score = similarity(fingerprint(page), reference)
+                tokens = result.layout if result.layout is not None else fingerprint(page)
+                score = similarity(tokens, reference)
         events = self.monitor.observe(template, page.url, result.item, result.errors, score)
         for event in events:
             self.stats["drift_events"] += 1
@@ -294,11 +343,14 @@ class Runtime:
             assert result.item is not None
             self.history.record(page.url, template, result.parser_version, result.item)
             self.stats["items"] += 1
-            if (
-                hold
-            ):  # a copy of this URL held or quarantined earlier (e.g. its static HTML) is done
+            if hold:
+                # a copy of this URL held or quarantined earlier (e.g. its static HTML) is done
+                # once this item is out: with ``confirm_items`` it waits in released/ until then
                 for kind in ("held", "quarantine"):
-                    self.store.remove(kind, template, page.url)
+                    if self.store.has(kind, template, page.url):
+                        if self.confirm_items:
+                            self.store.put("released", template, page.url, page.source, "parsed")
+                        self.store.remove(kind, template, page.url)
             return PageOutcome(
                 page.url, template, "ok", result.item, result.parser_version, [], events
             )
@@ -367,29 +419,46 @@ class Runtime:
         released: list[PageOutcome] = []
         try:
             released = self.regenerate(template)
+        except StorageError as exc:  # the pages stay held (or released, recovered at restart)
+            self._storage_failed(exc)
         except Exception as exc:  # noqa: BLE001 - the pages stay held; the crawl goes on
             self.log(f"[{template}] regeneration failed: {type(exc).__name__}: {exc}")
         finally:
             with self._lock:
                 del self._regenerating[template]
-                for meta in self.store.pages("held", template):
-                    trial = self._evaluate(
-                        Page(self.store.html(meta), meta["url"]), template, hold=False
-                    )
-                    if trial.status == "ok":
-                        self._released(template, meta)
-                        released.append(trial)
+                try:
+                    for meta in self.store.pages("held", template):
+                        trial = self._evaluate(
+                            Page(self.store.html(meta), meta["url"]), template, hold=False
+                        )
+                        if trial.status == "ok":
+                            self._released(template, meta)
+                            released.append(trial)
+                except StorageError as exc:
+                    self._storage_failed(exc)
                 if not self.store.pages("held", template):
                     self._attempted.pop(template, None)
                 self.released.extend(released)
 
+    def _storage_failed(self, exc: StorageError) -> None:
+        """A durable write failed off the caller's thread: the crawl is told (``failure``)."""
+        if self.failure is None:
+            self.failure = exc
+        self.stats["storage_errors"] += 1
+        self.log(f"cannot write: {exc}")
+
     def regenerating(self) -> list[str]:
-        """Templates being regenerated in the background right now."""
-        with self._lock:
-            return sorted(self._regenerating)
+        """Templates being regenerated in the background right now (no lock: the reactor
+        thread asks)."""
+        return sorted(list(self._regenerating))
 
     def take_released(self) -> list[PageOutcome]:
-        """The outcomes of pages released by background regenerations since the last call."""
+        """The outcomes of pages released by background regenerations since the last call.
+
+        Called by the reactor thread on every response: when nothing was released (the usual
+        case) it returns without waiting for the lock a page being processed holds."""
+        if not self.released:
+            return []
         with self._lock:
             out = list(self.released)
             self.released.clear()
@@ -506,6 +575,74 @@ class Runtime:
         """The item of ``url`` is safely out (e.g. Scrapy's item_scraped): forget its page."""
         if self.confirm_items:
             self.store.remove("released", template, url)
+
+    def _owners(self) -> Path:
+        return self.state / "owners"
+
+    def _claim(self, owner: str) -> int:
+        """Hold ``owners/<owner>.lock`` for the life of this runtime: other crawls see it alive."""
+        import fcntl
+
+        folder = self._owners()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{_key(owner)}.lock"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise StorageError(exc.filename or folder, exc.strerror or str(exc)) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise BadInput(
+                f"{owner}: another crawl of this job is running (lock {path} is held)"
+            ) from None
+        return fd
+
+    def _alive(self, owner: str | None) -> bool:
+        """Whether the crawl ``owner`` runs now (it holds its lock file)."""
+        import fcntl
+
+        if not owner:
+            return False
+        if owner == self.owner:
+            return True
+        path = self._owners() / f"{_key(owner)}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing drops the lock we may have taken
+        return False
+
+    def _adopt(self) -> None:
+        """Held and released pages of crawls no longer alive (killed without a JOBDIR to resume
+        them, or written without an owner) become this crawl's held pages: nobody else would
+        ever release them. One crawl adopts at a time (a lock), so no page is adopted twice."""
+        import fcntl
+
+        path = self._owners() / ".adopt.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            for kind in OWNED:
+                for meta in self.store.pages(kind, everyone=True):
+                    theirs = meta.get("owner")
+                    if theirs == self.owner or self._alive(theirs):
+                        continue
+                    reason = meta.get("reason", "") if kind == "held" else "adopted after a crash"
+                    self.store.put(
+                        "held", meta["template"], meta["url"], self.store.html(meta), reason
+                    )
+                    self.store.remove(kind, meta["template"], meta["url"], owner=theirs or "")
+                    self.stats["adopted"] += 1
+        finally:
+            os.close(fd)
 
     def _recover(self) -> None:
         """After a crash: released pages whose items were never confirmed are held again."""
@@ -776,3 +913,6 @@ class Runtime:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         self.history.close()
+        if self._owner_fd is not None:
+            os.close(self._owner_fd)  # drops the lock: this crawl's pages may be adopted now
+            self._owner_fd = None

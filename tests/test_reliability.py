@@ -19,8 +19,10 @@ from shop_server import ShopServer
 
 from crawler.compiler import compile_template
 from crawler.compiler.llm import LLMConfig, LLMGenerator
+from crawler.history import History, StorageError
+from crawler.parsing import Page
 from crawler.registry import Registry
-from crawler.runtime import Runtime
+from crawler.runtime import PageStore, Runtime
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 T = "shop.test/product"
@@ -340,3 +342,57 @@ def test_a_slow_llm_does_not_stop_other_templates(tmp_path: Path) -> None:
         assert outcome.status == "ok" and outcome.version == 2
         assert outcome.item == product_item(int(outcome.url.rsplit("/", 1)[1][:-5]))
     assert runtime.store.pages("held") == [] and runtime.store.pages("quarantine") == []
+
+
+def test_crawls_sharing_a_registry_never_touch_each_others_held_pages(tmp_path: Path) -> None:
+    """The cause of "run 0 lost pages: 39 == 40": both crawls held pages in one shared folder,
+    so one released (into its own feed) or deleted a page the other held. With owners, each
+    crawl's held and released pages are its own; a dead crawl's are adopted by the next."""
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    a = Runtime(tmp_path / "reg", fixtures_dir=fixtures, confirm_items=True, owner="job:a")
+    b = Runtime(tmp_path / "reg", fixtures_dir=fixtures, confirm_items=True, owner="job:b")
+    a.regenerating = lambda: []  # type: ignore[method-assign]
+    # A holds page 7 (its template is being regenerated); B parses the same URL fine
+    a._hold(Page(product_page(7), url(7)), T, "template is being regenerated", [])
+    assert b.process(product_page(7), url(7)).status == "ok"
+    assert [m["url"] for m in a.store.pages("held")] == [url(7)], "B left A's page alone"
+    assert b.store.pages("held") == [] and b.regenerate(T) == [], "B does not take A's pages"
+    assert [m["url"] for m in a.store.pages("held")] == [url(7)]
+    b.close()
+    # A dies without confirming: a new crawl adopts its page, once
+    os.close(a._owner_fd or -1)
+    a._owner_fd = None
+    c = Runtime(tmp_path / "reg", fixtures_dir=fixtures, confirm_items=True, owner="job:c")
+    d = Runtime(tmp_path / "reg", fixtures_dir=fixtures, confirm_items=True, owner="job:d")
+    assert [m["url"] for m in c.store.pages("held")] == [url(7)] and c.stats["adopted"] == 1
+    assert d.store.pages("held") == [], "adopted once, not by every crawl"
+    assert PageStore(tmp_path / "reg" / ".state").pages("held") == c.store.pages("held")
+    c.close()
+    d.close()
+    a.history.close()
+
+
+def test_a_full_disk_raises_storage_error_naming_the_file(tmp_path: Path) -> None:
+    """A real full filesystem (a 64 KiB tmpfs): the held-page write and the history write raise
+    StorageError naming the file, and nothing half-written is listed as held."""
+    state = tmp_path / "state"
+    state.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(state)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        store = PageStore(state, owner="job:x")
+        with pytest.raises(StorageError, match="No space left on device") as caught:
+            for i in range(100):
+                store.put("held", "t", url(i), "x" * 8000, "why")
+        assert str(state / "held" / "t") in str(caught.value)
+        assert all(Path(m["path"]).stat().st_size == 8000 for m in store.pages("held"))
+        with pytest.raises(StorageError, match="history.sqlite"):
+            history = History(state / "history.sqlite")
+            for i in range(1000):
+                history.record(url(i), "t", 1, {"name": "y" * 2000})
+    finally:
+        subprocess.run(["umount", "-l", str(state)], capture_output=True)

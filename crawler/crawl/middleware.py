@@ -7,13 +7,49 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 
 from crawler.checks import shown_share
-from crawler.crawl.runtime import publish_stats, runtime_for
+from crawler.crawl.runtime import KEY_META, Ledger, ledger_for, publish_stats, runtime_for
 from crawler.exceptions import RegistryError
+from crawler.history import StorageError
 from crawler.parsing import Page
 from crawler.runtime import PageOutcome, Runtime
+
+FAILED_REASON = "scrapec_storage_error"
+
+
+def one_line(text: str) -> str:
+    """``text`` for one log line: control and format characters written as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1].replace("\\\\", "\\")
+        for ch in text
+    )
+
+
+def storage_failed(crawler: Crawler, ledger: Ledger, exc: StorageError, url: str = "") -> None:
+    """A durable write failed: say so (naming the file), count the page that is not
+    acknowledged, and stop the crawl; ``scrapy crawl`` then exits with 1
+    (:meth:`~crawler.crawl.extension.ScrapecExtension.engine_stopped`)."""
+    import logging
+
+    ledger.stats["unwritten"] += bool(url)
+    log = logging.getLogger("scrapec")
+    page = f"; {one_line(url)} is not acknowledged (with JOBDIR it is fetched again on resume)"
+    log.error(f"scrapec: {one_line(str(exc))}{page if url else ''}")
+    if ledger.failure is not None:
+        return
+    ledger.failure = exc
+    log.error("scrapec: stopping the crawl: a page that cannot be written is not done")
+    engine = crawler.engine
+    if engine is not None:
+        from scrapy.utils.defer import deferred_from_coro
+
+        deferred_from_coro(engine.close_spider_async(reason=FAILED_REASON))
+
 
 MAX_FAILED_PROBES = 3
 MAX_STATIC_KEPT = 200  # static copies kept in memory while their rendered copies are fetched
@@ -34,6 +70,7 @@ class ScrapecDownloaderMiddleware:
     def __init__(self, crawler: Crawler, runtime: Runtime) -> None:
         self.crawler = crawler
         self.runtime = runtime
+        self.ledger = ledger_for(crawler)
         self.extract_all = crawler.settings.getbool("SCRAPEC_EXTRACT_ALL", False)
 
     @classmethod
@@ -51,16 +88,22 @@ class ScrapecDownloaderMiddleware:
 
         template = flag if isinstance(flag, str) else None
         item_page = bool(request.meta.get("scrapec_item_page"))
-        outcome = await maybe_deferred_to_future(
-            deferToThread(
-                self.runtime.process,
-                response.body,
-                response.url,
-                response.encoding,
-                template,
-                item_page,
+        if self.ledger.failure is not None:  # the crawl is stopping: nothing can be written
+            raise IgnoreRequest(f"{response.url}: not processed: {self.ledger.failure}")
+        try:
+            outcome = await maybe_deferred_to_future(
+                deferToThread(
+                    self.runtime.process,
+                    response.body,
+                    response.url,
+                    response.encoding,
+                    template,
+                    item_page,
+                )
             )
-        )
+        except StorageError as exc:
+            storage_failed(self.crawler, self.ledger, exc, response.url)
+            raise IgnoreRequest(f"{response.url}: not written: {exc}") from None
         request.meta[OUTCOME_KEY] = outcome
         return response
 
@@ -83,16 +126,47 @@ class ScrapecSpiderMiddleware:
         self.extract_all = crawler.settings.getbool("SCRAPEC_EXTRACT_ALL", False)
         self.render_probe = crawler.settings.getbool("SCRAPEC_RENDER_PROBE", True)
         self._failed_probes: dict[str, int] = {}
-        self.emitted: set[str] = set()  # URLs whose item went out: a URL is never emitted twice
+        self.ledger = ledger_for(crawler)
+        # URLs whose item went out (with JOBDIR, those of earlier runs' feeds too): a URL is
+        # never emitted twice
+        self.emitted: set[str] = self.ledger.emitted
         self._static: dict[str, StaticCopy] = {}  # static copies of pages being probed
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScrapecSpiderMiddleware:
         return cls(crawler, runtime_for(crawler))
 
-    def _output(self, response: Response) -> list[Any]:
+    def items(self, outcomes: list[PageOutcome], key: str | None = None) -> list[dict[str, Any]]:
+        """The feed items of outcomes, each URL once; a duplicate's page is done at once. With
+        ``key``, the first outcome is the response's own: its request is done once its item is
+        written (the extension acknowledges it)."""
+        out = []
+        for n, outcome in enumerate(outcomes):
+            for one in outcome.all():
+                if one.status != "ok" or one.item is None:
+                    continue
+                if one.url in self.emitted:
+                    self.runtime.confirm(one.template or "", one.url)
+                    self.runtime.stats["duplicates_dropped"] += 1
+                    continue
+                self.emitted.add(one.url)
+                if key is not None and n == 0 and one is outcome:
+                    self.ledger.wait_for_item(key, one.url)
+                out.append(
+                    {
+                        **one.item,
+                        "_url": one.url,
+                        "_template": one.template,
+                        "_version": one.version,
+                    }
+                )
+        return out
+
+    def _output(self, response: Response, key: str | None = None) -> list[Any]:
         flag = response.meta.get("scrapec", self.extract_all or None)
-        released = [i for o in self.runtime.take_released() for i in items_of(o, self.emitted)]
+        if self.runtime.failure is not None and self.ledger.failure is None:
+            storage_failed(self.crawler, self.ledger, self.runtime.failure)
+        released = self.items(self.runtime.take_released())
         if not flag or not isinstance(response, TextResponse):
             return released
         template = flag if isinstance(flag, str) else None
@@ -100,9 +174,13 @@ class ScrapecSpiderMiddleware:
         # processed off the reactor thread by ScrapecDownloaderMiddleware when it is enabled
         outcome = response.meta.pop(OUTCOME_KEY, None)
         if not isinstance(outcome, PageOutcome) or outcome.url != response.url:
-            outcome = self.runtime.process(
-                response.body, response.url, response.encoding, template, item_page
-            )
+            try:
+                outcome = self.runtime.process(
+                    response.body, response.url, response.encoding, template, item_page
+                )
+            except StorageError as exc:
+                storage_failed(self.crawler, self.ledger, exc, response.url)
+                raise IgnoreRequest(f"{response.url}: not written: {exc}") from None
         static = (
             self._static.pop(response.url, None) if response.meta.get("scrapec_probe") else None
         )
@@ -118,7 +196,7 @@ class ScrapecSpiderMiddleware:
                 self._failed_probes[outcome.template] = (
                     self._failed_probes.get(outcome.template, 0) + 1
                 )
-        out: list[Any] = released + items_of(outcome, self.emitted)
+        out: list[Any] = self.items([outcome], key) + released
         if outcome.status == "held":
             probe = self._probe(response, outcome.template)
             if probe is not None:
@@ -192,17 +270,68 @@ class ScrapecSpiderMiddleware:
         except RegistryError:
             pass
 
+    # -- the journal (JOBDIR): a response is done once its item is written, or its page held or
+    # quarantined, and the requests it yielded are journaled (crawler.crawl.runtime.Ledger)
+
+    def _key(self, response: Response) -> str | None:
+        key = response.meta.get(KEY_META) if self.ledger.journaled else None
+        return str(key) if key else None
+
+    def _journal(self, outputs: list[Any]) -> bool:
+        """Journal the requests among ``outputs`` before Scrapy schedules them."""
+        try:
+            self.ledger.add([r for r in outputs if isinstance(r, Request)], self.crawler.spider)
+        except StorageError as exc:
+            storage_failed(self.crawler, self.ledger, exc)
+            return False
+        return True
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """Start requests are journaled; at a resume, those of earlier runs not done come
+        first (a start request the journal knows is not sent again: it is done or among them)."""
+        for request in self.ledger.pending(self.crawler.spider):
+            yield request
+        async for r in start:
+            if isinstance(r, Request) and self.ledger.journaled:
+                if self.ledger.known(r):
+                    continue
+                if not self._journal([r]):
+                    return
+            yield r
+
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
-        for item in self._output(response):
+        key = self._key(response)
+        if key is not None:
+            self.ledger.begin(key)
+        for item in self._output(response, key):
             yield item
-        async for r in result:
+        outputs = [r async for r in result]
+        if not self._journal(outputs):
+            return
+        for r in outputs:
             yield r
+        if key is not None:
+            self._settle(key)
 
     def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterable[Any]:
-        yield from self._output(response)
-        yield from result
+        key = self._key(response)
+        if key is not None:
+            self.ledger.begin(key)
+        yield from self._output(response, key)
+        outputs = list(result)
+        if not self._journal(outputs):
+            return
+        yield from outputs
+        if key is not None:
+            self._settle(key)
+
+    def _settle(self, key: str) -> None:
+        try:
+            self.ledger.release(key)
+        except StorageError as exc:
+            storage_failed(self.crawler, self.ledger, exc)
 
 
 def items_of(outcome: PageOutcome, emitted: set[str] | None = None) -> list[dict[str, Any]]:
