@@ -33,6 +33,7 @@ from urllib.parse import urljoin
 import regex as _regex
 from lxml import etree
 from parsel import Selector, SelectorList
+from w3lib.url import safe_url_string
 
 __all__ = [
     "Page",
@@ -611,12 +612,18 @@ def _dateparser(s: str, dayfirst: bool) -> str | None:
 
 
 def absolute(page: Page, url: str | None) -> str | None:
-    """``url`` made absolute against the page URL (and its ``<base href>``); None stays None."""
+    """``url`` made absolute against the page URL (and its ``<base href>``), percent-encoded
+    where a URL may not hold the character; None stays None.
+
+    >>> absolute(Page("<p/>", "http://x.test/a/"), "img/Big cat|2.jpg")
+    'http://x.test/a/img/Big%20cat%7C2.jpg'
+    """
     url = clean(url)
     if not url:
         return None
     base = page.css("base::attr(href)").get() if "<base" in page.source[:4096] else None
-    return urljoin(urljoin(page.url, base) if base else page.url, url)
+    joined = urljoin(urljoin(page.url, base) if base else page.url, url)
+    return safe_url_string(joined)  # "a b.jpg" → "a%20b.jpg": a URL, as a browser sends it
 
 
 def labelled(page: Page, label: str) -> str | None:
