@@ -37,6 +37,7 @@ the same guarantees here with no run-time cost.
 
 from __future__ import annotations
 
+import _weakrefset
 import ast
 import builtins
 import ctypes
@@ -47,6 +48,7 @@ import resource
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import CodeType
@@ -462,11 +464,23 @@ _armed = False
 _QUIET_CODES: frozenset[CodeType] = frozenset()  # the sandbox's clean-up code; set at the end
 
 
+# code that the garbage collector runs between any two bytecodes (weak reference callbacks):
+# an exception raised there is printed and dropped, not seen by the parser
+_GC_CALLBACK_FILES = frozenset({weakref.__file__, _weakrefset.__file__})
+
+
 def _on_alarm(signum: int, frame: Any) -> None:
     # Never raise in the sandbox's own clean-up, once the parser has returned: a time-out there
-    # would leave the alarm and the memory limit in place. It fires again 50 ms later if needed.
-    if _armed and (frame is None or frame.f_code not in _QUIET_CODES):
-        raise ParserTimeout("time limit reached")
+    # would leave the alarm and the memory limit in place; nor in a weak reference callback the
+    # collector runs, where it would be dropped. It fires again 50 ms later if needed.
+    if not _armed or frame is None:
+        if _armed:
+            raise ParserTimeout("time limit reached")
+        return
+    code = frame.f_code
+    if code in _QUIET_CODES or code.co_filename in _GC_CALLBACK_FILES or code.co_name == "__del__":
+        return
+    raise ParserTimeout("time limit reached")
 
 
 class limits:  # noqa: N801 - used like a function: ``with limits(seconds, memory):``
