@@ -534,8 +534,15 @@ class Runtime:
             time.sleep(0.2)
             with self.registry.lock(template, "regenerate", blocking=False) as free:
                 if free:
-                    break
-        return self.regenerate(template)
+                    return self.regenerate(template)
+        # the holder has run past the wait: it hangs (or works on a huge template); our pages
+        # stay held — never lost — and the next trigger tries again, instead of waiting forever
+        self.stats["regeneration_waits_expired"] += 1
+        self.log(
+            f"WARNING: [{template}] another process has held the regeneration lock for more than "
+            f"{self.settings.wait_for_other:g} s: its pages stay held and are tried again later"
+        )
+        return []
 
     def _active_version(self, template: str) -> int | None:
         try:

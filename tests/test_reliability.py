@@ -396,3 +396,32 @@ def test_a_full_disk_raises_storage_error_naming_the_file(tmp_path: Path) -> Non
                 history.record(url(i), "t", 1, {"name": "y" * 2000})
     finally:
         subprocess.run(["umount", "-l", str(state)], capture_output=True)
+
+
+def test_a_hung_regeneration_elsewhere_is_waited_for_a_bounded_time(tmp_path: Path) -> None:
+    """Another process holds the template's regeneration lock and never lets go: this runtime
+    waits ``wait_for_other`` seconds, says so, and keeps its pages held (none lost)."""
+    from crawler.runtime import RuntimeSettings
+
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    said: list[str] = []
+    runtime = Runtime(
+        tmp_path / "reg",
+        fixtures_dir=fixtures,
+        llm=None,
+        settings=RuntimeSettings(regen_samples=99, wait_for_other=1.0),
+        log=said.append,
+    )
+    for i in (40, 41, 42):
+        assert runtime.process(product_page(i, "b"), url(i), template=T).status == "held"
+    other = Registry(tmp_path / "reg")  # another holder (a lock of its own open file)
+    with other.lock(T, "regenerate") as mine:
+        assert mine
+        start = time.monotonic()
+        assert runtime.regenerate(T) == []
+        assert time.monotonic() - start < 5.0
+    assert runtime.stats["regeneration_waits_expired"] == 1
+    assert any("WARNING" in line and "regeneration lock" in line for line in said)
+    assert sorted(m["url"] for m in runtime.store.pages("held")) == [url(i) for i in (40, 41, 42)]
+    runtime.close()
