@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from conftest import run_cli, write_fixtures
 
@@ -46,22 +47,21 @@ def test_induced_parser_generalises_to_unseen_pages(tmp_path: Path) -> None:
     assert report.passed, str(report)
 
 
-def test_an_optional_field_no_rule_fits_is_left_out_and_named(tmp_path: Path) -> None:
+def _compile_with_label(tmp_path: Path, field: str, value: str) -> tuple[Path, Any]:
+    """Three fixtures, one of them labelled ``field = value``, compiled by the CLI (induce)."""
     fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
     expected = fixtures / T / "case-02" / "expected.json"
     item = json.loads(expected.read_text())
-    item["brand"] = "A brand that is not on the page"
+    item[field] = value
     expected.write_text(json.dumps(item))
-    proc = run_cli(
-        "compile",
-        str(fixtures),
-        "--schema",
-        "product",
-        "--registry",
-        str(tmp_path / "reg"),
-        "--generator",
-        "induce",
+    reg = str(tmp_path / "reg")
+    return fixtures, run_cli(
+        "compile", str(fixtures), "--schema", "product", "--registry", reg, "--generator", "induce"
     )
+
+
+def test_an_optional_field_no_rule_fits_is_left_out_and_named(tmp_path: Path) -> None:
+    fixtures, proc = _compile_with_label(tmp_path, "brand", "A brand that is not on the page")
     assert proc.returncode == 0, proc.stderr
     assert "published v1" in proc.stdout
     assert "field brand: LEFT OUT" in proc.stdout
@@ -80,21 +80,7 @@ def test_an_optional_field_no_rule_fits_is_left_out_and_named(tmp_path: Path) ->
 
 
 def test_a_required_field_no_rule_fits_fails_with_the_nearest_text(tmp_path: Path) -> None:
-    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
-    expected = fixtures / T / "case-02" / "expected.json"
-    item = json.loads(expected.read_text())
-    item["name"] = "Widget Two Deluxe Edition"
-    expected.write_text(json.dumps(item))
-    proc = run_cli(
-        "compile",
-        str(fixtures),
-        "--schema",
-        "product",
-        "--registry",
-        str(tmp_path / "reg"),
-        "--generator",
-        "induce",
-    )
+    _, proc = _compile_with_label(tmp_path, "name", "Widget Two Deluxe Edition")
     assert proc.returncode == 1, proc.stderr
     assert "NOT PUBLISHED" in proc.stdout
     assert "name: required field" in proc.stdout

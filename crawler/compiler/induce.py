@@ -1044,9 +1044,16 @@ def induce_field(
             if not _same(result.apply(samples[i][0], many) if parts else None, values[i])
         ][:5]
     if folds and result.made and len(samples) >= 2:
-        cases = _fold_cases(
-            name, schema, samples, indexes, values, present, labels, numbers, partial
-        )
+
+        def gather(
+            some: Sequence[tuple[Page, dict[str, Any]]],
+            their: Sequence[_PageIndex],
+            vals: Sequence[Any],
+            shown: Sequence[int],
+        ) -> dict[Rule, None]:
+            return _gather(name, schema, some, their, vals, shown, labels, numbers, partial)
+
+        cases = _fold_cases(gather, samples, indexes, values, present)
         held_out, votes = _held_out(cases, samples, values, many)
         result.held_out = held_out
         if votes:
@@ -1062,16 +1069,18 @@ def induce_field(
 _Fold = tuple[int, dict[Rule, None], list[tuple[Page, dict[str, Any]]], list[Any]]
 
 
+_Gather = Callable[
+    [Sequence[tuple[Page, dict[str, Any]]], Sequence[_PageIndex], Sequence[Any], Sequence[int]],
+    dict[Rule, None],
+]
+
+
 def _fold_cases(
-    name: str,
-    schema: Schema,
+    gather: _Gather,
     samples: Sequence[tuple[Page, dict[str, Any]]],
     indexes: Sequence[_PageIndex],
     values: Sequence[Any],
     present: Sequence[int],
-    labels: _Labels,
-    numbers: Sequence[Rule],
-    partial: bool,
 ) -> list[_Fold]:
     """For each sample left out (at most :data:`MAX_FOLDS`), the candidates the others give."""
     out: list[_Fold] = []
@@ -1082,17 +1091,7 @@ def _fold_cases(
             continue
         sub_samples = [samples[i] for i in rest]
         sub_values = [values[i] for i in rest]
-        sub = _gather(
-            name,
-            schema,
-            sub_samples,
-            [indexes[i] for i in rest],
-            sub_values,
-            sub_present,
-            labels,
-            numbers,
-            partial,
-        )
+        sub = gather(sub_samples, [indexes[i] for i in rest], sub_values, sub_present)
         out.append((k, sub, sub_samples, sub_values))
     return out
 
