@@ -142,6 +142,8 @@ class Extractor:
         self.grounding = grounding
         self.in_process = in_process
         self._pool = pool
+        if not in_process:
+            self.pool.prestart()  # its imports run while this process does its own work
         # with ``record``, every item that passes all checks becomes its URL's last good item
         self.history: History | None = None
         if record and self.registry.root.is_dir():

@@ -533,8 +533,9 @@ class Runtime:
         while time.monotonic() < deadline:
             time.sleep(0.2)
             with self.registry.lock(template, "regenerate", blocking=False) as free:
-                if free:
-                    return self.regenerate(template)
+                pass  # only a probe: regenerate() takes the lock itself, once this one is let go
+            if free:
+                return self.regenerate(template)
         # the holder has run past the wait: it hangs (or works on a huge template); our pages
         # stay held — never lost — and the next trigger tries again, instead of waiting forever
         self.stats["regeneration_waits_expired"] += 1

@@ -169,6 +169,12 @@ class _Worker:
         self.fd = self.proc.stdout.fileno()
         self.parsers: OrderedDict[str, None] = OrderedDict()
         self.schemas: set[str] = set()
+        self.sandboxed: bool | None = None  # known once it said it is ready
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's imports and lock-down (started meanwhile: see prestart)."""
+        if self.sandboxed is not None:
+            return
         got = _receive(self.fd, time.monotonic() + START_TIMEOUT)
         ready = got[0] if got else {}
         if ready.get("ready") is not True:
@@ -220,18 +226,22 @@ class WorkerPool:
         self.pages = 0
 
     def _take(self) -> _Worker:
+        worker: _Worker | None = None
         with self._cond:
             while True:
                 if self._closed:
                     raise RuntimeError("the worker pool is closed")
                 if self._idle:
-                    return self._idle.pop()
+                    worker = self._idle.pop()
+                    break
                 if self._count < self.size:
                     self._count += 1
                     break
                 self._cond.wait()
         try:
-            worker = _Worker()
+            if worker is None:
+                worker = _Worker()
+            worker.wait_ready()
         except BaseException:
             with self._cond:
                 self._count -= 1
@@ -239,6 +249,22 @@ class WorkerPool:
             raise
         self.sandboxed = worker.sandboxed
         return worker
+
+    def prestart(self) -> None:
+        """Start a worker now, without waiting for it: its imports overlap the caller's own
+        start-up (``scrapec extract`` of one file), and the first page finds it ready."""
+        with self._cond:
+            if self._closed or self._idle or self._count >= self.size:
+                return
+            self._count += 1
+        try:
+            worker = _Worker()
+        except BaseException:
+            with self._cond:
+                self._count -= 1
+                self._cond.notify()
+            raise
+        self._give(worker)
 
     def _give(self, worker: _Worker | None) -> None:
         with self._cond:
