@@ -239,24 +239,30 @@ class Registry:
         self._sources[template] = (key, source)
         return version, source
 
-    def _read_version(self, template: str, info: TemplateInfo, version: int) -> str:
-        from crawler.fixtures import read_input_file
-
-        meta = info.version(version)
-        name = str(meta.get("file", f"v{version}.py"))
+    def _version_file(self, template: str, info: TemplateInfo, version: int) -> Path:
+        """The file of a version, which parser.json may only name inside the template folder."""
+        name = str(info.version(version).get("file", f"v{version}.py"))
         if Path(name).name != name or name in ("", ".", "..") or "\0" in name:
             raise RegistryError(
                 f"{info.path}: corrupt parser.json: version {version} names the file {name!r},"
                 " not one of the template folder: refused"
             )
-        file = self.folder(template) / name
+        return self.folder(template) / name
+
+    def _read_version(
+        self, template: str, info: TemplateInfo, version: int, check_hash: bool = True
+    ) -> str:
+        """A version's source, read bounded; with ``check_hash``, it must match parser.json."""
+        from crawler.fixtures import read_input_file
+
+        file = self._version_file(template, info, version)
         raw = read_input_file(file, 4 * 2**20, RegistryError)  # a parser: 4 MiB at most
         try:
             source = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise RegistryError(f"{file}: cannot read parser: {exc}") from None
-        expected = meta.get("source_hash")
-        if expected and source_hash(source) != expected:
+        expected = info.version(version).get("source_hash")
+        if check_hash and expected and source_hash(source) != expected:
             raise RegistryError(
                 f"{file}: source does not match the hash in parser.json (edited by hand?)"
             )
@@ -274,8 +280,8 @@ class Registry:
         cached = self._loaded.get(template)
         if cached and cached[0] == key:
             return cached[1]
-        file = self.folder(template) / str(info.version(version).get("file", f"v{version}.py"))
         source = self._read_version(template, info, version)
+        file = self._version_file(template, info, version)
         parser = load_parser(source, str(file), template, version)
         self._loaded[template] = (key, parser)
         return parser
@@ -285,23 +291,9 @@ class Registry:
         number = version if version is not None else info.active
         if number is None:
             raise RegistryError(f"{info.path}: template {template!r} has no active version")
-        meta = info.version(number)
-        if not meta:
+        if not info.version(number):
             raise RegistryError(f"{info.path}: template {template!r} has no version {number}")
-        from crawler.fixtures import read_input_file
-
-        name = str(meta.get("file", f"v{number}.py"))
-        if Path(name).name != name or name in ("", ".", "..") or "\0" in name:
-            raise RegistryError(
-                f"{info.path}: corrupt parser.json: version {number} names the file {name!r},"
-                " not one of the template folder: refused"
-            )
-        file = self.folder(template) / name
-        raw = read_input_file(file, 4 * 2**20, RegistryError)  # a parser: 4 MiB at most
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise RegistryError(f"{file}: cannot read parser: {exc}") from None
+        return self._read_version(template, info, number, check_hash=False)
 
     # -- routing ---------------------------------------------------------------------------------
 
