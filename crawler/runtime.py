@@ -427,13 +427,7 @@ class Runtime:
             with self._lock:
                 del self._regenerating[template]
                 try:
-                    for meta in self.store.pages("held", template):
-                        trial = self._evaluate(
-                            Page(self.store.html(meta), meta["url"]), template, hold=False
-                        )
-                        if trial.status == "ok":
-                            self._released(template, meta)
-                            released.append(trial)
+                    released += self._retry_held(template, self.store.pages("held", template))[0]
                 except StorageError as exc:
                     self._storage_failed(exc)
                 if not self.store.pages("held", template):
@@ -508,15 +502,9 @@ class Runtime:
             ):
                 held, still = [], held  # the version that showed value drift cannot clear itself
             with self._lock:
-                for meta in held:
-                    trial = self._evaluate(
-                        Page(self.store.html(meta), meta["url"]), template, hold=False
-                    )
-                    if trial.status == "ok":
-                        self._released(template, meta)
-                        released.append(trial)
-                    else:
-                        still.append(meta)
+                fine, failing = self._retry_held(template, held)
+                released += fine
+                still += failing
             if not still:
                 return released
             self.log(f"[{template}] regenerating from {len(still)} held pages")
@@ -525,6 +513,21 @@ class Runtime:
                 return released  # keep holding: more pages may bring the labels repair needs
             with self._lock:
                 return released + self._release(template, still, published is not None)
+
+    def _retry_held(
+        self, template: str, held: list[dict[str, Any]]
+    ) -> tuple[list[PageOutcome], list[dict[str, Any]]]:
+        """Held pages parsed again with the active version: the outcomes of those released, and
+        the pages that still fail (they stay held). The caller holds the lock."""
+        released, still = [], []
+        for meta in held:
+            trial = self._evaluate(Page(self.store.html(meta), meta["url"]), template, hold=False)
+            if trial.status == "ok":
+                self._released(template, meta)
+                released.append(trial)
+            else:
+                still.append(meta)
+        return released, still
 
     def _wait_for_other(self, template: str) -> list[PageOutcome]:
         """Another process regenerates this template: wait for it, then go on with what it
