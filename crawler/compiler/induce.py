@@ -160,7 +160,7 @@ class FieldResult:
         if not parts:
             return "none"
         kinds = "+".join(sorted({("regex " if r.pattern else "") + r.kind for r in parts}))
-        return f"{'union of ' if len(parts) > 1 else ''}{len(parts) if len(parts) > 1 else ''}{' ' if len(parts) > 1 else ''}{kinds}".strip()
+        return f"union of {len(parts)} {kinds}" if len(parts) > 1 else kinds
 
     def code(self, many: bool) -> str:
         parts = self.parts
