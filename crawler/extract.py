@@ -55,6 +55,7 @@ class Extraction:
     similarity: float | None = None
     target: str | None = None
     layout: frozenset[str] | None = field(default=None, repr=False)  # fingerprint, when computed
+    links: list[str] | None = field(default=None, repr=False)  # absolute links, when computed
 
     def to_json(self) -> str:
         """One JSON line (UTF-8 kept readable). Characters that ``str.splitlines()`` or a
@@ -161,10 +162,11 @@ class Extractor:
         return self.registry.info(template).load_schema()
 
     def extract_page(
-        self, page: Page, template: str | None = None, layout: bool = False
+        self, page: Page, template: str | None = None, layout: bool = False, links: bool = False
     ) -> Extraction:
         """One page through its template's parser and the checks; with ``layout``, the result
-        carries the page's layout fingerprint (computed in the worker, which has the tree)."""
+        carries the page's layout fingerprint, with ``links`` its absolute links
+        (:mod:`crawler.links`), both computed in the worker, which has the tree."""
         route_similarity = None
         if template is None:
             try:
@@ -182,6 +184,7 @@ class Extractor:
         except (RegistryError, SchemaError, BadInput, PolicyViolation, ParserFailed) as exc:
             return Extraction(page.url, template, None, None, False, [str(exc)])
         tokens: frozenset[str] | None = None
+        found_links: list[str] | None = None
         if self.in_process:
             try:
                 item = parser.run(page)
@@ -202,17 +205,22 @@ class Extractor:
                 schema=schema,
                 grounding=self.grounding,
                 layout=layout,
+                links=links,
             )
             if work.item is None:
                 reason = work.failure or work.policy or "the parser returned no item"
-                return Extraction(
+                failed = Extraction(
                     page.url, template, version, None, False, [reason], route_similarity
                 )
+                failed.links = work.links
+                return failed
             item, errors, tokens = work.item, work.errors, work.layout
+            found_links = work.links
         if not errors and self.history is not None and page.url:
             self.history.record(page.url, template, version, item)
         result = Extraction(page.url, template, version, item, not errors, errors, route_similarity)
         result.layout = tokens
+        result.links = found_links
         return result
 
     def extract_html(

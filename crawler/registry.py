@@ -126,6 +126,76 @@ class TemplateInfo:
         return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
+def _lease_live(data: dict[str, Any]) -> bool:
+    """Whether a lease holds: not released, not expired, its holder not a dead local process."""
+    import socket
+
+    if data.get("released"):
+        return False
+    try:
+        if float(data.get("expires", 0)) <= time.time():
+            return False
+    except (TypeError, ValueError):
+        return False
+    host, _, rest = str(data.get("holder", "")).partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False  # the holder died: its lease is free at once
+        except PermissionError:
+            pass
+    return True
+
+
+@dataclass
+class Lease:
+    """Single-flight work on a template across processes (:meth:`Registry.lease`)."""
+
+    registry: Registry
+    template: str
+    name: str
+    holder: str
+    token: int
+    ttl: float
+
+    def current(self) -> bool:
+        """Whether this is still the template's live lease (not expired, not taken over)."""
+        reg = self.registry
+        with reg.lock(self.template, self.name):
+            data = reg._read_lease(self.template, self.name)
+        return (
+            data is not None
+            and data.get("holder") == self.holder
+            and data.get("token") == self.token
+            and _lease_live(data)
+        )
+
+    def renew(self) -> bool:
+        """Another ``ttl`` seconds from now; False (and nothing written) if the lease was lost."""
+        reg = self.registry
+        with reg.lock(self.template, self.name):
+            data = reg._read_lease(self.template, self.name)
+            if (
+                data is None
+                or data.get("holder") != self.holder
+                or data.get("token") != self.token
+                or not _lease_live(data)
+            ):
+                return False
+            reg._write_lease(self.template, self.name, {**data, "expires": time.time() + self.ttl})
+        return True
+
+    def release(self) -> None:
+        """Let go (the token stays in the file, so the next holder's is higher)."""
+        reg = self.registry
+        with reg.lock(self.template, self.name):
+            data = reg._read_lease(self.template, self.name)
+            if data is not None and data.get("holder") == self.holder:
+                reg._write_lease(self.template, self.name, {**data, "released": True})
+
+
 class Registry:
     """Parsers of every template, on disk under ``root``."""
 
@@ -137,6 +207,7 @@ class Registry:
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._listed: tuple[float, list[str]] | None = None
         self._checked: dict[str, float] = {}
+        self._fences: dict[str, Lease] = {}  # leases this object holds: publish checks them
 
     def __repr__(self) -> str:
         return f"Registry({str(self.root)!r})"
@@ -385,6 +456,84 @@ class Registry:
         finally:
             os.close(fd)
 
+    @contextmanager
+    def lease(self, template: str, ttl: float, name: str = "regenerate") -> Iterator[Lease | None]:
+        """A lease on ``name`` work for ``template`` (single flight across processes): yields a
+        :class:`Lease` when this process may do the work, None while another holds a live
+        lease. A lease expires ``ttl`` seconds after it was taken or last renewed, or at once
+        when its holder (a process on this host) has died, and is then taken over: a holder
+        that hangs frees the template after ``ttl``. While a lease is held, :meth:`publish` of
+        this registry checks it is still the current one (a fencing token): a holder that
+        wakes after a takeover cannot overwrite the version its successor published.
+
+        The lease lives in ``.<name>.lease`` (JSON); the file lock beside it is held only for
+        the instant of reading and writing it."""
+        lease = self._take_lease(template, ttl, name)
+        if lease is None:
+            yield None
+            return
+        self._fences[template] = lease
+        try:
+            yield lease
+        finally:
+            if self._fences.get(template) is lease:
+                del self._fences[template]
+            lease.release()
+
+    def lease_holder(self, template: str, name: str = "regenerate") -> dict[str, Any] | None:
+        """The live lease on ``template`` (holder, token, seconds left), or None."""
+        with self.lock(template, name):
+            current = self._read_lease(template, name)
+        if current is None or not _lease_live(current):
+            return None
+        return {**current, "left": round(float(current["expires"]) - time.time(), 3)}
+
+    def _lease_path(self, template: str, name: str) -> Path:
+        return self.folder(template) / f".{name}.lease"
+
+    def _read_lease(self, template: str, name: str) -> dict[str, Any] | None:
+        from crawler.fixtures import MAX_JSON_BYTES, read_input_file
+
+        path = self._lease_path(template, name)
+        if not path.exists() and not path.is_symlink():
+            return None
+        try:
+            data = json.loads(read_input_file(path, MAX_JSON_BYTES).decode("utf-8"))
+        except (BadInput, ValueError):
+            return None  # a torn or foreign file: no live lease (the next write replaces it)
+        if not isinstance(data, dict) or not isinstance(data.get("token"), int):
+            return None
+        return data
+
+    def _write_lease(self, template: str, name: str, data: dict[str, Any]) -> None:
+        path = self._lease_path(template, name)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(data, out)
+            os.replace(tmp, path)  # a symlink at ``path`` is replaced, never followed
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _take_lease(self, template: str, ttl: float, name: str) -> Lease | None:
+        import socket
+        import uuid
+
+        with self.lock(template, name):
+            current = self._read_lease(template, name)
+            if current is not None and _lease_live(current):
+                return None
+            token = int(current["token"]) + 1 if current is not None else 1
+            holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+            expires = time.time() + ttl
+            self._write_lease(
+                template,
+                name,
+                {"holder": holder, "token": token, "expires": expires, "released": False},
+            )
+        return Lease(self, template, name, holder, token, ttl)
+
     def publish(
         self,
         template: str,
@@ -409,7 +558,13 @@ class Registry:
         """
         filename = f"{template}/(new version)"
         check_source(source, filename)  # the policy; the gate ran it in a worker
+        fence = self._fences.get(template)
         with self.lock(template):
+            if fence is not None and not fence.current():
+                raise RegistryError(
+                    f"{template}: not published: this process's {fence.name} lease (token "
+                    f"{fence.token}) expired and another process took the template over"
+                )
             folder = self.folder(template)
             path = folder / "parser.json"
             data: dict[str, Any]

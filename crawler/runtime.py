@@ -13,7 +13,8 @@ is regenerated, cheapest tier first:
 A candidate passes the gate (policy, schema, grounding, every current fixture) before it is
 published; held pages are then parsed again, and pages that still fail go to quarantine with the
 reason. Nothing is lost: a page is always either an item, held, or quarantined, on disk.
-Regeneration is single-flight per template across processes (a lock in the registry).
+Regeneration is single-flight per template across processes (a lease in the registry, which a
+hung holder loses after ``lease_ttl`` seconds; a late publish is refused).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from crawler.extract import Extraction, Extractor
 from crawler.fixtures import Fixture, load_fixtures
 from crawler.history import History, StorageError
 from crawler.parsing import Page
-from crawler.registry import Registry, atomic_write
+from crawler.registry import Lease, Registry, atomic_write
 from crawler.routing import fingerprint, reference_fingerprint, similarity, site_of
 from crawler.schemas import Schema, load_schema
 
@@ -57,6 +58,9 @@ class RuntimeSettings:
     layout_threshold: float = 0.5  # layout similarity below which a page is drift
     layout_every: int = 5  # after the first 20 pages of a version, check layout on every Nth page
     wait_for_other: float = 120.0  # seconds to wait for another process's regeneration
+    # a regeneration's lease (single flight across processes) lasts this long unless renewed
+    # (at every tier): a process that hangs while regenerating frees the template after it
+    lease_ttl: float = 300.0
     generator: str = "auto"  # auto | repair | induce | llm
 
 
@@ -72,6 +76,9 @@ class PageOutcome:
     errors: list[str] = field(default_factory=list)
     events: list[DriftEvent] = field(default_factory=list)
     released: list[PageOutcome] = field(default_factory=list)
+    # the page's absolute links, read in the parser worker when the caller asked for them
+    # (None: not read; the caller reads them itself)
+    links: list[str] | None = field(default=None, repr=False)
 
     def all(self) -> Iterator[PageOutcome]:
         """This outcome and every released one, flattened."""
@@ -270,18 +277,22 @@ class Runtime:
         encoding: str | None = None,
         template: str | None = None,
         item_page: bool = False,
+        links: bool = False,
     ) -> PageOutcome:
         """Parse one page; the outcome is ok (an item), held, or quarantined — never lost.
 
         A page no template fits and that states no item in structured data is navigation
         (status ``skipped``) unless ``item_page`` says it must hold an item: then it is
-        quarantined with what to do about it.
+        quarantined with what to do about it. With ``links``, a page the parser worker reads
+        comes back with its links (``outcome.links``), so the caller need not parse it.
         """
         page = Page(html, url, encoding)
         with self._lock:
-            return self._process(page, url, template, item_page)
+            return self._process(page, url, template, item_page, links)
 
-    def _process(self, page: Page, url: str, template: str | None, item_page: bool) -> PageOutcome:
+    def _process(
+        self, page: Page, url: str, template: str | None, item_page: bool, links: bool = False
+    ) -> PageOutcome:
         self.stats["pages"] += 1
         try:
             name: str | None = template or self.registry.route(url, None, page).template
@@ -309,19 +320,28 @@ class Runtime:
             # hits the wrong element), so everything waits for the regeneration
             outcome = self._hold(page, name, "template is being regenerated after value drift", [])
             return self._maybe_regenerate(name, outcome)
-        outcome = self._evaluate(page, name)
+        outcome = self._evaluate(page, name, links=links)
         if outcome.status == "held":
             return self._maybe_regenerate(name, outcome)
         return outcome
 
-    def _evaluate(self, page: Page, template: str, hold: bool = True) -> PageOutcome:
+    def _evaluate(
+        self, page: Page, template: str, hold: bool = True, links: bool = False
+    ) -> PageOutcome:
         self._baseline(template)
         self._seen[template] += 1
+        # the worker has the page's tree: it computes the fingerprint (and the links the caller
+        # asked for), this process parses nothing
+        result: Extraction = self.extractor.extract_page(page, template, layout=True, links=links)
+        outcome = self._judge(page, template, result, hold)
+        outcome.links = result.links
+        return outcome
+
+    def _judge(self, page: Page, template: str, result: Extraction, hold: bool) -> PageOutcome:
+        """Drift checks on one page's extraction; the page's outcome (ok, held, or failed)."""
         check_layout = (
             self._seen[template] <= 20 or self._seen[template] % self.settings.layout_every == 0
         )
-        # the worker has the page's tree: it computes the fingerprint, this process parses nothing
-        result: Extraction = self.extractor.extract_page(page, template, layout=True)
         score = None
         if not result.valid or check_layout:
             try:
@@ -487,8 +507,8 @@ class Runtime:
 
     def regenerate(self, template: str, final: bool = False) -> list[PageOutcome]:
         """Regenerate a broken template from its held pages; re-parse them; return their outcomes."""
-        with self.registry.lock(template, "regenerate", blocking=False) as mine:
-            if not mine:
+        with self.registry.lease(template, self.settings.lease_ttl) as lease:
+            if lease is None:
                 return self._wait_for_other(template)
             held = self.store.pages("held", template)
             if not held:
@@ -508,7 +528,12 @@ class Runtime:
             if not still:
                 return released
             self.log(f"[{template}] regenerating from {len(still)} held pages")
-            published = self._run_tiers(template, still)  # no lock: other templates flow
+            try:
+                published = self._run_tiers(template, still, lease)  # no lock: others flow
+            except RegistryError as exc:  # e.g. the lease was taken over: publish refused
+                self.stats["regeneration_failed"] += 1
+                self.log(f"WARNING: [{template}] regeneration not published: {exc}")
+                published = None
             if published is None and not final and len(still) < self.settings.max_held:
                 return released  # keep holding: more pages may bring the labels repair needs
             with self._lock:
@@ -535,16 +560,17 @@ class Runtime:
         deadline = time.monotonic() + self.settings.wait_for_other
         while time.monotonic() < deadline:
             time.sleep(0.2)
-            with self.registry.lock(template, "regenerate", blocking=False) as free:
-                pass  # only a probe: regenerate() takes the lock itself, once this one is let go
-            if free:
+            # free when the other process let go, died, or hung past its lease (taken over)
+            if self.registry.lease_holder(template) is None:
                 return self.regenerate(template)
-        # the holder has run past the wait: it hangs (or works on a huge template); our pages
-        # stay held — never lost — and the next trigger tries again, instead of waiting forever
+        # the holder has run past the wait and its lease is still live (it works on a huge
+        # template, or hangs and its lease has yet to expire): our pages stay held — never
+        # lost — and the next trigger tries again, instead of waiting forever
         self.stats["regeneration_waits_expired"] += 1
         self.log(
-            f"WARNING: [{template}] another process has held the regeneration lock for more than "
-            f"{self.settings.wait_for_other:g} s: its pages stay held and are tried again later"
+            f"WARNING: [{template}] another process has held the regeneration lease for more "
+            f"than {self.settings.wait_for_other:g} s: its pages stay held and are tried again "
+            f"later (a lease not renewed is taken over after {self.settings.lease_ttl:g} s)"
         )
         return []
 
@@ -668,7 +694,7 @@ class Runtime:
             self.store.remove("released", meta["template"], meta["url"])
             self.stats["recovered"] += 1
 
-    def _run_tiers(self, template: str, held: list[dict[str, Any]]) -> int | None:
+    def _run_tiers(self, template: str, held: list[dict[str, Any]], lease: Lease) -> int | None:
         from crawler.compiler import compile_fixtures
         from crawler.compiler.labels import (
             context_labels,
@@ -721,6 +747,8 @@ class Runtime:
         reason = f"regenerated after drift on {len(held)} held pages"
         gen = self.settings.generator
         result = None
+        if not self._renew(lease):
+            return None
         if usable and gen in ("auto", "repair", "induce"):
             result = compile_fixtures(
                 usable + current,
@@ -739,6 +767,8 @@ class Runtime:
             and gen in ("auto", "llm")
             and self._llm_configured() is not None
         ):
+            if not self._renew(lease):
+                return None
             basis = usable + current or self._llm_labelled(
                 template, held[:LLM_LABEL_PAGES], schema, samples
             )
@@ -768,6 +798,17 @@ class Runtime:
                 f"[{template}] regeneration failed: {'; '.join((result.report + result.notes)[:5])}"
             )
         return None
+
+    def _renew(self, lease: Lease) -> bool:
+        """Renew the regeneration lease before a tier; False (said once) when it was lost."""
+        if lease.renew():
+            return True
+        self.stats["regeneration_lease_lost"] += 1
+        self.log(
+            f"WARNING: [{lease.template}] the regeneration lease expired and another process "
+            "took the template over: this attempt stops, its pages stay held"
+        )
+        return False
 
     def _llm_labelled(
         self, template: str, held: list[dict[str, Any]], schema: Schema, samples: list[Fixture]

@@ -73,6 +73,7 @@ class WorkResult:
     failure: str | None = None  # the parser failed on this page (time, memory, crash, exception)
     policy: str | None = None  # the source was refused by the policy or did not load
     layout: frozenset[str] | None = None  # the page's layout fingerprint, when asked for
+    links: list[str] | None = None  # the page's absolute links, when asked for (crawler.links)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,6 +289,7 @@ class WorkerPool:
         grounding: bool = True,
         time_limit: float | None = None,
         layout: bool = False,
+        links: bool = False,
     ) -> WorkResult:
         """Check, load and run ``source`` on one page in a worker; schema and grounding checks
         run there too (``schema`` is a :class:`crawler.schemas.Schema` or None)."""
@@ -305,6 +307,7 @@ class WorkerPool:
             "grounding": grounding,
             "time_limit": limit,
             "layout": layout,
+            "links": links,
         }
         if digest not in worker.parsers:
             request["source"] = source
@@ -339,12 +342,14 @@ class WorkerPool:
             keep = not answer.get("restart") and worker.rss() <= self.memory_limit
             item = answer.get("item")
             tokens = answer.get("layout")
+            hrefs = answer.get("links")
             return WorkResult(
                 item if isinstance(item, dict) else None,
                 [str(e) for e in answer.get("errors") or []],
                 answer.get("failure"),
                 answer.get("policy"),
                 frozenset(str(t) for t in tokens) if isinstance(tokens, list) else None,
+                [str(u) for u in hrefs] if isinstance(hrefs, list) else None,
             )
         finally:  # whatever happened, the worker goes back or is replaced: never leaked
             if keep:
@@ -445,6 +450,7 @@ def _warm_up() -> None:
 def _serve() -> int:
     from crawler.checks import PageText, grounding_errors
     from crawler.exceptions import ParserFailed, PolicyViolation
+    from crawler.links import base_url, tree_links
     from crawler.parsing import Page
     from crawler.routing import fingerprint
     from crawler.sandbox import LoadedParser, load_parser
@@ -506,6 +512,7 @@ def _serve() -> int:
                 schema = schemas[str(key)] = schema_from_document(
                     document, str(request.get("schema_name") or "schema")
                 )
+        page = None
         try:
             page = Page(payload.decode("utf-8", "surrogatepass"), str(request.get("url", "")))
             item = loaded.run(page)
@@ -523,6 +530,12 @@ def _serve() -> int:
             answer = {"failure": "memory limit reached", "restart": True}
         except Exception as exc:  # noqa: BLE001 - a check that failed on odd data: this page only
             answer = {"failure": f"checks failed: {type(exc).__name__}"}
+        if request.get("links") and page is not None and not answer.get("restart"):
+            # the crawl follows these: its reactor thread then parses no item page itself
+            try:
+                answer["links"] = tree_links(page.selector.root, base_url(page.source, page.url))
+            except Exception:  # noqa: BLE001 - odd markup: the spider reads the links itself
+                pass
         _clear_query_caches()
         try:
             _send(out, answer)

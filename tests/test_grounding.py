@@ -104,3 +104,53 @@ def test_grounding_errors_name_markup_and_digit_strings() -> None:
         "brand: value 'table' does not occur in the page",
         "price: value 1250 does not occur in the page",
     ]
+
+
+def test_the_fast_path_for_numbers_never_grounds_what_the_full_reading_does_not() -> None:
+    """Soundness of the raw-source shortcut: on random snippets of digits, separators, entities
+    and markup, every number it finds is one the page's text reads as that number."""
+    import random
+
+    from crawler.checks import PageText, _canonical_forms
+    from crawler.parsing import Page
+
+    rng = random.Random(7)
+    pieces = [
+        "1",
+        "2",
+        "5",
+        "0",
+        "9",
+        ",",
+        ".",
+        "'",
+        " ",
+        "<b>",
+        "</b>",
+        "&#49;",
+        "&amp;",
+        "£",
+        "kr",
+        "<!--",
+        "-->",
+        '<a title="',
+        '">',
+        "<br>",
+        "<p>",
+        "</p>",
+        "<span>",
+        "</span>",
+        "<body>",
+        "</td>",
+    ]
+    values = [1, 2, 5, 12, 125, 1250, 1.25, 12.5, 2.5, 0.5, 10, 1.5, 25, 50, 125.5]
+    fast_hits = 0
+    for _ in range(20000):
+        body = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        text = PageText(Page(f"<html><body><p>{body}</p></body></html>", "http://x/"))
+        value = rng.choice(values)
+        wanted = _canonical_forms(value)
+        if text._node_number(wanted):
+            fast_hits += 1
+            assert text._reads_number(wanted), (body, value)
+    assert fast_hits > 200  # the shortcut is exercised, not vacuous

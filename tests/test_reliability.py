@@ -399,8 +399,8 @@ def test_a_full_disk_raises_storage_error_naming_the_file(tmp_path: Path) -> Non
 
 
 def test_a_hung_regeneration_elsewhere_is_waited_for_a_bounded_time(tmp_path: Path) -> None:
-    """Another process holds the template's regeneration lock and never lets go: this runtime
-    waits ``wait_for_other`` seconds, says so, and keeps its pages held (none lost)."""
+    """Another process holds the template's regeneration lease and its lease is live: this
+    runtime waits ``wait_for_other`` seconds, says so, and keeps its pages held (none lost)."""
     from crawler.runtime import RuntimeSettings
 
     fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
@@ -415,13 +415,127 @@ def test_a_hung_regeneration_elsewhere_is_waited_for_a_bounded_time(tmp_path: Pa
     )
     for i in (40, 41, 42):
         assert runtime.process(product_page(i, "b"), url(i), template=T).status == "held"
-    other = Registry(tmp_path / "reg")  # another holder (a lock of its own open file)
-    with other.lock(T, "regenerate") as mine:
-        assert mine
+    other = Registry(tmp_path / "reg")  # another holder
+    with other.lease(T, ttl=60) as mine:
+        assert mine is not None
         start = time.monotonic()
         assert runtime.regenerate(T) == []
         assert time.monotonic() - start < 5.0
     assert runtime.stats["regeneration_waits_expired"] == 1
-    assert any("WARNING" in line and "regeneration lock" in line for line in said)
+    assert any("WARNING" in line and "regeneration lease" in line for line in said)
     assert sorted(m["url"] for m in runtime.store.pages("held")) == [url(i) for i in (40, 41, 42)]
     runtime.close()
+
+
+HANGING_HOLDER = """
+import sys, time
+from crawler.registry import Registry
+from crawler.exceptions import RegistryError
+registry = Registry(sys.argv[1])
+with registry.lease(sys.argv[2], ttl=float(sys.argv[3])) as lease:
+    print("held", lease.token, flush=True)
+    sys.stdin.readline()  # hangs here (as a stuck LLM call would) until told to go on
+    try:
+        registry.publish(sys.argv[2], open(sys.argv[4]).read(), schema="product",
+                         generator="late", reason="a holder that woke up after its lease")
+        print("published", flush=True)
+    except RegistryError as exc:
+        print("refused", exc, flush=True)
+"""
+
+
+def test_a_hung_regeneration_is_taken_over_after_its_lease_and_cannot_publish_late(
+    tmp_path: Path,
+) -> None:
+    """A process takes the regeneration lease and hangs: once its lease expires (it is not
+    renewed), this runtime takes the template over, regenerates and releases its held pages;
+    when the hung process wakes and publishes, it is refused (fencing token): the version its
+    successor published stays active."""
+    from crawler.runtime import RuntimeSettings
+
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    late = tmp_path / "late.py"
+    late.write_text(Registry(tmp_path / "reg").active_source(T)[1])
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HANGING_HOLDER, str(tmp_path / "reg"), T, "2.0", str(late)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().split() == ["held", "1"]
+        said: list[str] = []
+        runtime = Runtime(
+            tmp_path / "reg",
+            fixtures_dir=fixtures,
+            llm=None,
+            settings=RuntimeSettings(regen_samples=99, wait_for_other=30.0),
+            log=said.append,
+        )
+        for i in (40, 41, 42):  # parsed once (history), then redesigned: repair can relabel
+            assert runtime.process(product_page(i), url(i), template=T).status == "ok"
+        for i in (40, 41, 42):
+            assert runtime.process(product_page(i, "b"), url(i), template=T).status == "held"
+        assert runtime.registry.lease_holder(T) is not None  # live: the holder is alive
+        start = time.monotonic()
+        released = runtime.regenerate(T)
+        waited = time.monotonic() - start
+        assert 1.0 < waited < 20.0, waited  # waited for the lease to run out, then took over
+        assert sorted(o.url for o in released if o.status == "ok") == [url(i) for i in (40, 41, 42)]
+        assert runtime.store.pages("held") == []
+        active = runtime.registry.info(T, fresh=True).active
+        assert runtime.registry.info(T).data["versions"][str(active)]["generator"] != "late"
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        answer = holder.stdout.readline()
+        assert answer.startswith("refused"), answer
+        assert "lease (token 1) expired" in answer
+        assert runtime.registry.info(T, fresh=True).active == active
+        runtime.close()
+    finally:
+        holder.kill()
+        holder.communicate()  # reaps it and closes its pipes
+
+
+def test_a_lease_is_single_flight_expires_and_dies_with_its_holder(tmp_path: Path) -> None:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    one, two = Registry(tmp_path / "reg"), Registry(tmp_path / "reg")
+    with one.lease(T, ttl=0.5) as first:
+        assert first is not None and first.token == 1 and first.current()
+        with two.lease(T, ttl=5) as blocked:
+            assert blocked is None
+        assert first.renew()
+        time.sleep(0.7)
+        assert not first.current()  # expired
+        with two.lease(T, ttl=5) as second:
+            assert second is not None and second.token == 2
+            assert not first.renew()  # taken over: never extended again
+    with two.lease(T, ttl=5) as third:  # released, not expired: free at once
+        assert third is not None and third.token == 3
+    # a holder that died (SIGKILL) frees the template at once, whatever its ttl
+    dead = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from crawler.registry import Registry; "
+            "r = Registry(sys.argv[1]); held = r.lease(sys.argv[2], ttl=600); held.__enter__(); "
+            "print('held', flush=True); time.sleep(600)",
+            str(tmp_path / "reg"),
+            T,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert dead.stdout is not None and dead.stdout.readline().strip() == "held"
+    assert one.lease_holder(T) is not None
+    dead.send_signal(signal.SIGKILL)
+    dead.communicate()
+    assert one.lease_holder(T) is None
+    with one.lease(T, ttl=5) as after:
+        assert after is not None and after.token == 5

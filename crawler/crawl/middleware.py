@@ -58,6 +58,9 @@ StaticCopy = tuple[bytes, str, dict[str, Any] | None]
 
 
 OUTCOME_KEY = "_scrapec_outcome"  # not "scrapec…": the render probe copies those keys
+# the links the parser worker read from the page, for a spider that asks for them
+# (``scrapec_links = True``, as the generic spider does): then it parses no item page itself
+LINKS_KEY = "_scrapec_links"
 
 
 class ScrapecDownloaderMiddleware:
@@ -90,6 +93,11 @@ class ScrapecDownloaderMiddleware:
         item_page = bool(request.meta.get("scrapec_item_page"))
         if self.ledger.failure is not None:  # the crawl is stopping: nothing can be written
             raise IgnoreRequest(f"{response.url}: not processed: {self.ledger.failure}")
+        spider = self.crawler.spider
+        links = bool(getattr(spider, "scrapec_links", False)) and request.callback in (
+            None,
+            getattr(spider, "parse", None),
+        )
         try:
             outcome = await maybe_deferred_to_future(
                 deferToThread(
@@ -99,12 +107,15 @@ class ScrapecDownloaderMiddleware:
                     response.encoding,
                     template,
                     item_page,
+                    links,
                 )
             )
         except StorageError as exc:
             storage_failed(self.crawler, self.ledger, exc, response.url)
             raise IgnoreRequest(f"{response.url}: not written: {exc}") from None
         request.meta[OUTCOME_KEY] = outcome
+        if outcome.links is not None:
+            request.meta[LINKS_KEY] = outcome.links
         return response
 
 

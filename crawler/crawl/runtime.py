@@ -242,6 +242,7 @@ def runtime_for(crawler: Crawler) -> Runtime:
                 regen_samples=settings.getint("SCRAPEC_REGEN_SAMPLES", 3),
                 layout_threshold=settings.getfloat("SCRAPEC_LAYOUT_THRESHOLD", 0.5),
                 generator=settings.get("SCRAPEC_GENERATOR", "auto"),
+                lease_ttl=settings.getfloat("SCRAPEC_REGEN_LEASE", 300.0),
             ),
             log=lambda message: crawler.spider.logger.info(message) if crawler.spider else None,
             confirm_items=True,

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
+from scrapy.utils.response import get_base_url
 
+from crawler.crawl.middleware import LINKS_KEY
 from crawler.exceptions import BadInput, RegistryError, RoutingError
+from crawler.links import tree_links
 from crawler.schemas import load_schema
 
 FOLLOWED_SCHEMES = frozenset({"http", "https"})
@@ -29,6 +33,9 @@ class SiteSpider(Spider):
     """
 
     name = "site"
+    # the parser worker reads the links of the pages it parses (crawler.crawl.middleware):
+    # the reactor thread then parses only pages no template fits
+    scrapec_links = True
 
     def __init__(
         self,
@@ -92,12 +99,20 @@ class SiteSpider(Spider):
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
             return
-        for href in response.css("a::attr(href)").getall():
-            url = response.urljoin(href).split("#", 1)[0]
-            parts = urlsplit(url)
-            if parts.netloc != self.host:
+        links = response.meta.pop(LINKS_KEY, None)
+        if links is None:  # a page no parser worker read
+            links = tree_links(response.selector.root, get_base_url(response), limit=sys.maxsize)
+        same = (f"http://{self.host}/", f"https://{self.host}/")
+        for url in links or ():
+            if url.startswith(same):
+                parts = None
+            elif self.host not in url:
                 continue
-            if parts.scheme not in FOLLOWED_SCHEMES:
+            else:
+                parts = urlsplit(url)
+                if parts.netloc != self.host:
+                    continue
+            if parts is not None and parts.scheme not in FOLLOWED_SCHEMES:
                 # file://HOST:PORT/etc/passwd has the start URL's host:port: the scheme decides
                 stats = getattr(getattr(self, "crawler", None), "stats", None)
                 if stats is not None:
