@@ -3,14 +3,17 @@
 A parser is a module with one function, ``parse(page: Page) -> dict``. It reads the page with
 CSS or XPath and cleans values with the helpers below::
 
-    >>> from crawler.parsing import Page, text, number, absolute
-    >>> page = Page('<h1> Dune </h1><p class="price">£12.50</p><img src="/d.jpg">', "http://x.test/b/1")
+    >>> from crawler.parsing import Page, text, price, absolute
+    >>> page = Page(
+    ...     '<html><h1> Dune </h1><p class="price">£12.50</p><img src="/img/dune.jpg"></html>',
+    ...     "http://shop.example/p/1",
+    ... )
     >>> text(page.css("h1"))
     'Dune'
-    >>> number(page.css("p.price::text").get())
+    >>> price(page.css("p.price::text").get())
     12.5
     >>> absolute(page, page.css("img::attr(src)").get())
-    'http://x.test/d.jpg'
+    'http://shop.example/img/dune.jpg'
 
 Every helper accepts ``None`` (or an empty selection) and then returns ``None`` (or ``[]``), so
 a missing field never raises. Selections are parsel ``SelectorList`` objects; a parser may use
@@ -137,6 +140,13 @@ class Page:
     ``page.css(query)`` and ``page.xpath(query)`` return a parsel ``SelectorList``;
     ``page.url`` is the page URL; ``page.jsonld()`` the JSON-LD objects of the page;
     ``page.meta(name)`` the ``content`` of ``<meta name|property=name>``.
+
+    ``html`` may be text or the bytes of the response (decoded by BOM, ``encoding``,
+    ``<meta charset>``, else UTF-8).
+
+    >>> page = Page(b'<html><meta charset="iso-8859-1"><h1>Caf\\xe9</h1></html>', "http://shop.example/p/1")
+    >>> page.url, page.css("h1::text").get()
+    ('http://shop.example/p/1', 'Café')
     """
 
     __slots__ = ("url", "_selector", "_body", "_jsonld", "_source")
@@ -183,15 +193,31 @@ class Page:
         return self._sel
 
     def css(self, query: str) -> SelectorList[_PageSelector]:
-        """Nodes matching a CSS selector (parsel syntax: ``::text``, ``::attr(name)``)."""
+        """Nodes matching a CSS selector (parsel syntax: ``::text``, ``::attr(name)``).
+
+        >>> page = Page('<html><a class="next" href="/p/2">Next</a></html>', "http://shop.example/p/1")
+        >>> page.css("a.next::attr(href)").get(), page.css("a::text").getall()
+        ('/p/2', ['Next'])
+        """
         return self._sel.css(query)
 
     def xpath(self, query: str) -> SelectorList[_PageSelector]:
-        """Nodes matching an XPath 1.0 expression."""
+        """Nodes matching an XPath 1.0 expression.
+
+        >>> page = Page("<html><dl><dt>Brand</dt><dd>Acme</dd></dl></html>", "http://shop.example/p/1")
+        >>> page.xpath("//dt[.='Brand']/following-sibling::dd[1]/text()").get()
+        'Acme'
+        """
         return self._sel.xpath(query)
 
     def meta(self, name: str) -> str | None:
-        """The content of ``<meta name=NAME>`` or ``<meta property=NAME>`` (OpenGraph), or None."""
+        """The content of ``<meta name=NAME>``, ``<meta property=NAME>`` (OpenGraph) or
+        ``<meta itemprop=NAME>``, cleaned, or None.
+
+        >>> page = Page('<html><meta property="og:title" content=" Dune "></html>', "http://shop.example/p/1")
+        >>> page.meta("og:title"), page.meta("description")
+        ('Dune', None)
+        """
         for node in self._sel.xpath("//meta[@content]"):
             attrib = node.attrib
             if (
@@ -206,6 +232,17 @@ class Page:
         """The JSON-LD objects of the page (``@graph`` flattened), optionally only those of ``@type``.
 
         Scripts that are not valid JSON are skipped.
+
+        >>> page = Page(
+        ...     '<html><script type="application/ld+json">'
+        ...     '{"@context": "https://schema.org", "@type": "Product", "name": "Dune"}'
+        ...     "</script></html>",
+        ...     "http://shop.example/p/1",
+        ... )
+        >>> page.jsonld("Product")
+        [{'@context': 'https://schema.org', '@type': 'Product', 'name': 'Dune'}]
+        >>> page.jsonld("Offer")
+        []
         """
         if self._jsonld is None:
             self._jsonld = self._sel.xpath('//script[@type="application/ld+json"]/text()').getall()
@@ -242,8 +279,12 @@ def clean(value: Any) -> str | None:
     Text read from the page is already decoded, so entities are not decoded again:
     ``AT&amp;amp;T`` in the HTML reads ``AT&amp;T``.
 
-    >>> clean(Page("<p>AT&amp;amp;T\u00a0 Inc </p>").css("p::text").get())
+    >>> clean("  Dune:   Part One  ")
+    'Dune: Part One'
+    >>> clean(Page("<html><p>AT&amp;amp;T\u00a0 Inc </p></html>").css("p::text").get())
     'AT&amp;T Inc'
+    >>> clean("   ") is None
+    True
     """
     if value is None:
         return None
@@ -265,7 +306,13 @@ def _node_text(node: Selector | str) -> str | None:
 
 
 def text(nodes: SelectorList[Any] | Selector | str | None) -> str | None:
-    """The cleaned text of the first node of a selection (all its descendant text), or None."""
+    """The cleaned text of the first node of a selection (all its descendant text, scripts and
+    styles left out) that has text, or None.
+
+    >>> page = Page("<html><h1> The <em>Dune</em>  Book </h1></html>", "http://shop.example/p/1")
+    >>> text(page.css("h1")), text(page.css("h2"))
+    ('The Dune Book', None)
+    """
     if nodes is None:
         return None
     if isinstance(nodes, SelectorList):
@@ -278,7 +325,12 @@ def text(nodes: SelectorList[Any] | Selector | str | None) -> str | None:
 
 
 def texts(nodes: SelectorList[Any] | None) -> list[str]:
-    """The cleaned text of every node of a selection, blanks dropped (for list fields)."""
+    """The cleaned text of every node of a selection, blanks dropped (for list fields).
+
+    >>> page = Page("<html><ul><li>Sci-fi</li><li> </li><li>Classic</li></ul></html>")
+    >>> texts(page.css("li"))
+    ['Sci-fi', 'Classic']
+    """
     if nodes is None:
         return []
     out = []
@@ -329,7 +381,7 @@ def lines(nodes: SelectorList[Any] | None) -> list[str]:
     """The text of every node of a selection, one entry per line: broken at ``<br>`` and at block
     elements (for list values written one per line in one element), blanks dropped.
 
-    >>> lines(Page("<td>Pete Docter<br><a>Bob</a> Peterson</td>").css("td"))
+    >>> lines(Page("<html><td>Pete Docter<br><a>Bob</a> Peterson</td></html>").css("td"))
     ['Pete Docter', 'Bob Peterson']
     """
     if nodes is None:
@@ -347,8 +399,10 @@ def lines(nodes: SelectorList[Any] | None) -> list[str]:
 def split(values: Any, sep: str = ",") -> list[str]:
     """Each value (a string or a list of them) split at ``sep``, cleaned, blanks dropped.
 
-    >>> split(["Action, Drama"], ",")
+    >>> split("Action, Drama,")
     ['Action', 'Drama']
+    >>> split(["Pete Docter / Bob Peterson", "Lee Unkrich"], "/")
+    ['Pete Docter', 'Bob Peterson', 'Lee Unkrich']
     """
     if values is None:
         return []
@@ -385,13 +439,23 @@ def union(*values: Any) -> list[Any]:
 
 
 def join(values: Iterable[str | None], sep: str = " ") -> str | None:
-    """Join the non-empty values with ``sep``; None when there are none."""
+    """Join the non-empty values with ``sep``, each cleaned; None when there are none.
+
+    >>> join(["12 Main St", None, " Springfield "], ", ")
+    '12 Main St, Springfield'
+    """
     parts = [v for v in (clean(v) for v in values) if v]
     return sep.join(parts) if parts else None
 
 
 def first(*values: Any) -> Any:
-    """The first value that is not None, empty or blank (fallbacks: ``first(a, b, c)``)."""
+    """The first value that is not None, empty or blank (fallbacks: ``first(a, b, c)``);
+    a selection counts as its first match (``.get()``).
+
+    >>> page = Page('<html><meta property="og:title" content="Dune"><h1> </h1></html>')
+    >>> first(text(page.css("h1")), page.css("h2::text"), page.meta("og:title"))
+    'Dune'
+    """
     for value in values:
         if isinstance(value, SelectorList):
             value = value.get()
@@ -412,6 +476,11 @@ def number(value: Any) -> float | int | None:
     """The first number in a string: ``'£1,234.50'`` → 1234.5, ``'1.234,50 €'`` → 1234.5, ``'3'`` → 3.
 
     Thousands separators (``,`` ``.`` space ``'``) and a decimal comma are recognised.
+
+    >>> number("£1,234.50"), number("1.234,50 €"), number("12,5"), number("Rating: 3 of 5")
+    (1234.5, 1234.5, 12.5, 3)
+    >>> number("n/a") is None
+    True
     """
     if value is None or isinstance(value, bool):
         return None
@@ -495,7 +564,11 @@ _CURRENCY = re.compile("|".join(re.escape(k) for k in sorted(_CURRENCIES, key=le
 
 
 def currency(value: Any) -> str | None:
-    """The ISO 4217 code of the currency written in a string (``'£12'`` → ``'GBP'``), or None."""
+    """The ISO 4217 code of the currency written in a string (``'£12'`` → ``'GBP'``), or None.
+
+    >>> currency("£12"), currency("12.00 EUR"), currency("R$ 1.234,56"), currency("12")
+    ('GBP', 'EUR', 'BRL', None)
+    """
     if value is None:
         return None
     found = _CURRENCY.search(str(value))
@@ -503,11 +576,13 @@ def currency(value: Any) -> str | None:
 
 
 def price(value: Any) -> float | int | None:
-    """The amount of a price string, read with price-parser: ``'$1,299.00'`` → 1299.0,
-    ``'1.299 kr'`` → 1299, ``'2.499,-'`` → 2499, ``'R$ 1.234,56'`` → 1234.56.
+    """The amount of a price string, read with price-parser: an int when it is whole
+    (``'$1,299.00'`` → 1299), else a float.
 
-    >>> price("1.299 kr"), price("2.499,-"), price("£12.50")
-    (1299, 2499, 12.5)
+    >>> price("$1,299.00"), price("1.299 kr"), price("2.499,-"), price("R$ 1.234,56")
+    (1299, 1299, 2499, 1234.56)
+    >>> price("Out of stock") is None
+    True
     """
     if value is None or isinstance(value, bool):
         return None
@@ -567,6 +642,10 @@ def date(value: Any, dayfirst: bool = False) -> str | None:
 
     >>> date("5. März 2024"), date("Posted: December 6, 2010"), date("05/18/2011")
     ('2024-03-05', '2010-12-06', '2011-05-18')
+    >>> date("03/05/2024"), date("03/05/2024", dayfirst=True), date("Mar 2024")
+    ('2024-03-05', '2024-05-03', '2024-03-01')
+    >>> date("2024-03-05T10:30:00Z"), date("N/A")
+    ('2024-03-05T10:30:00Z', None)
     """
     s = clean(value)
     if not s:
@@ -615,8 +694,11 @@ def absolute(page: Page, url: str | None) -> str | None:
     """``url`` made absolute against the page URL (and its ``<base href>``), percent-encoded
     where a URL may not hold the character; None stays None.
 
-    >>> absolute(Page("<p/>", "http://x.test/a/"), "img/Big cat|2.jpg")
-    'http://x.test/a/img/Big%20cat%7C2.jpg'
+    >>> absolute(Page("<html></html>", "http://shop.example/p/"), "img/Big cat|2.jpg")
+    'http://shop.example/p/img/Big%20cat%7C2.jpg'
+    >>> page = Page('<html><base href="/shop/"><a href="p/2">x</a></html>', "http://shop.example/a/b")
+    >>> absolute(page, page.css("a::attr(href)").get())
+    'http://shop.example/shop/p/2'
     """
     url = clean(url)
     if not url:
@@ -630,7 +712,16 @@ def labelled(page: Page, label: str) -> str | None:
     """The value written beside a label, e.g. ``<b>ISBN-13:</b> 978…`` or ``<dt>Year</dt><dd>2004</dd>``.
 
     Finds the element whose own text is ``label`` (case, a trailing colon and spaces ignored) and
-    returns the text after it: its tail, else the next element's text.
+    returns the text after it: its tail, else the next element's text; else a text node written
+    ``Label: value``.
+
+    >>> page = Page(
+    ...     "<html><p><b>ISBN-13:</b> 978-0441013593</p><dl><dt>Year</dt><dd>1965</dd></dl>"
+    ...     "<p>Pages: 412</p></html>",
+    ...     "http://shop.example/p/1",
+    ... )
+    >>> labelled(page, "ISBN-13"), labelled(page, "year"), labelled(page, "Pages")
+    ('978-0441013593', '1965', '412')
     """
     want = label.strip().rstrip(":").strip().lower()
     if not want:
@@ -666,6 +757,14 @@ def ld(page: Page, path: str, type: str | None = None) -> Any:
 
     Lists on the way are entered at their first element; the first object (of ``type``) that has
     the path wins. Strings are cleaned. None when no object has it.
+
+    >>> page = Page(
+    ...     '<html><script type="application/ld+json">{"@type": "Product", "name": "Dune",'
+    ...     ' "offers": [{"price": "12.50", "priceCurrency": "GBP"}]}</script></html>',
+    ...     "http://shop.example/p/1",
+    ... )
+    >>> ld(page, "offers.price", "Product"), ld(page, "name"), ld(page, "sku")
+    ('12.50', 'Dune', None)
     """
     for obj in page.jsonld(type):
         value: Any = obj
@@ -687,7 +786,13 @@ def ld(page: Page, path: str, type: str | None = None) -> Any:
 def regex(pattern: str, value: Any, group: int | str = 0) -> str | None:
     """The first match of ``pattern`` in ``value`` (``group`` of it), or None; a list is searched
     entry by entry, the first entry that matches wins (``regex(r"MSRP: \\$(\\S+)", texts(...), 1)``).
-    Time-limited."""
+    Time-limited: a pattern that runs too long gives None.
+
+    >>> regex(r"ISBN (\\d+)", "ISBN 9780441013593, paperback", 1)
+    '9780441013593'
+    >>> regex(r"MSRP: \\$(\\S+)", ["In stock", "MSRP: $24.99"], 1)
+    '24.99'
+    """
     if value is None:
         return None
     for one in value if isinstance(value, list) else [value]:
@@ -705,7 +810,12 @@ def regex(pattern: str, value: Any, group: int | str = 0) -> str | None:
 
 def regex_all(pattern: str, value: Any, group: int | str = 0) -> list[str]:
     """Every match of ``pattern`` in ``value`` (``group`` of each); a list is searched entry by
-    entry (``regex_all(r"(\\d+) min", texts(...), 1)``). Time-limited."""
+    entry (``regex_all(r"(\\d+) min", texts(...), 1)``). Time-limited: a pattern that runs too
+    long gives [].
+
+    >>> regex_all(r"(\\d+) min", ["Prep 15 min", "Cook 40 min"], 1)
+    ['15', '40']
+    """
     if value is None:
         return []
     out = []

@@ -124,15 +124,6 @@ def test_page_never_raises_on_odd_input(body: bytes) -> None:
     assert page.css("h1").get() is None
 
 
-def test_docstring_examples_run() -> None:
-    import doctest
-
-    import crawler.parsing
-
-    failures, tried = doctest.testmod(crawler.parsing, optionflags=doctest.ELLIPSIS)
-    assert tried >= 7 and failures == 0
-
-
 def test_prices_as_real_pages_write_them() -> None:
     assert price("1.299 kr") == 1299
     assert price("2.499,-") == 2499

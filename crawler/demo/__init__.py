@@ -2,8 +2,9 @@
 site) served on 127.0.0.1, whose generator knows the true item of every detail page.
 
 >>> from crawler.demo import DemoServer, DemoSite
->>> with DemoServer(DemoSite(seed=7)) as server:                 # doctest: +SKIP
-...     status, ctype, body = server.site.render("/shop/product/1.html")
+>>> with DemoServer(DemoSite(seed=7)) as server:
+...     server.url("/shop/product/1.html")
+'http://127.0.0.1:.../shop/product/1.html'
 
 ``DemoServer`` and ``export_fixtures`` are imported on first use, so that
 ``python -m crawler.demo.server`` and ``python -m crawler.demo.export`` run cleanly.

@@ -88,7 +88,8 @@ class DemoServer:
 
     Starting sets ``site.base_url`` to the server's address, so true items carry URLs that work.
 
-    >>> with DemoServer(DemoSite()) as server:                       # doctest: +SKIP
+    >>> import urllib.request
+    >>> with DemoServer(DemoSite()) as server:
     ...     urllib.request.urlopen(server.base_url + "/").status
     200
     """
