@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from twisted.internet import task
 
-from crawler.crawl.runtime import Ledger, ledger_for, publish_stats, runtime_for
+from crawler.crawl.glue import Ledger, ledger_for, publish_stats, runtime_for, settings_for
 from crawler.history import StorageError
 from crawler.registry import atomic_write
 from crawler.runtime import Runtime
@@ -43,7 +43,7 @@ class ScrapecExtension:
         self.runtime = runtime
         self.ledger: Ledger = ledger_for(crawler)
         self.flushed = False
-        self.interval = crawler.settings.getfloat("SCRAPEC_PROGRESS_INTERVAL", 10.0)
+        self.interval = settings_for(crawler).progress_interval
         self.task: task.LoopingCall | None = None
         self._unacked: list[tuple[str, str]] = []  # (template, URL) of items written, not synced
         self._slots: set[int] = set()  # ids of the feed slots open at the last look
@@ -73,12 +73,11 @@ class ScrapecExtension:
     def _feed_slots(self) -> list[Any]:
         from scrapy.extensions.feedexport import FeedExporter
 
-        out: list[Any] = []
-        manager = getattr(self.crawler, "extensions", None)
-        for ext in getattr(manager, "middlewares", ()):
-            if isinstance(ext, FeedExporter):
-                out += list(ext.slots)
-        return out
+        try:
+            exporter = self.crawler.get_extension(FeedExporter)
+        except RuntimeError:  # the extension manager is not built yet: no feed is open
+            return []
+        return list(exporter.slots) if exporter is not None else []
 
     def item_scraped(self, item: object) -> None:
         """The feed exporter has just written the item (it is connected before us)."""
@@ -196,13 +195,7 @@ class ScrapecExtension:
 
         from crawler.crawl.middleware import ScrapecSpiderMiddleware, items_of
 
-        spidermw: ScrapecSpiderMiddleware | None = None
-        engine = self.crawler.engine
-        for mw in getattr(
-            getattr(getattr(engine, "scraper", None), "spidermw", None), "middlewares", ()
-        ):
-            if isinstance(mw, ScrapecSpiderMiddleware):
-                spidermw = mw
+        spidermw = self.crawler.get_spider_middleware(ScrapecSpiderMiddleware)
         try:
             outcomes = await maybe_deferred_to_future(deferToThread(self.runtime.flush))
         except StorageError as exc:
@@ -224,7 +217,7 @@ class ScrapecExtension:
             for key, value in self.ledger.stats.items():
                 self.crawler.stats.set_value(f"scrapec/ledger/{key}", value)
         self.progress(spider)
-        path = self.crawler.settings.get("SCRAPEC_STATS_FILE")
+        path = settings_for(self.crawler).stats_file
         if path and self.crawler.stats is not None:
             values = {
                 k: v

@@ -11,7 +11,14 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 
 from crawler.checks import shown_share
-from crawler.crawl.runtime import KEY_META, Ledger, ledger_for, publish_stats, runtime_for
+from crawler.crawl.glue import (
+    KEY_META,
+    Ledger,
+    ledger_for,
+    publish_stats,
+    runtime_for,
+    settings_for,
+)
 from crawler.exceptions import RegistryError
 from crawler.history import StorageError
 from crawler.parsing import Page
@@ -74,7 +81,7 @@ class ScrapecDownloaderMiddleware:
         self.crawler = crawler
         self.runtime = runtime
         self.ledger = ledger_for(crawler)
-        self.extract_all = crawler.settings.getbool("SCRAPEC_EXTRACT_ALL", False)
+        self.extract_all = settings_for(crawler).extract_all
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScrapecDownloaderMiddleware:
@@ -134,8 +141,8 @@ class ScrapecSpiderMiddleware:
     def __init__(self, crawler: Crawler, runtime: Runtime) -> None:
         self.crawler = crawler
         self.runtime = runtime
-        self.extract_all = crawler.settings.getbool("SCRAPEC_EXTRACT_ALL", False)
-        self.render_probe = crawler.settings.getbool("SCRAPEC_RENDER_PROBE", True)
+        self.extract_all = settings_for(crawler).extract_all
+        self.render_probe = settings_for(crawler).render_probe
         self._failed_probes: dict[str, int] = {}
         self.ledger = ledger_for(crawler)
         # URLs whose item went out (with JOBDIR, those of earlier runs' feeds too): a URL is

@@ -85,7 +85,7 @@ class SiteSpider(Spider):
         return Request(url, callback=self.parse, meta=meta)
 
     def renders(self, url: str) -> bool:
-        from crawler.crawl.runtime import runtime_for
+        from crawler.crawl.glue import runtime_for
 
         registry = runtime_for(self.crawler).registry
         try:

@@ -1,4 +1,5 @@
-"""One Runtime and one Ledger per crawler, shared by the scrapec components of that crawler."""
+"""The Scrapy glue: one Settings, one Runtime and one Ledger per crawler, shared by the scrapec
+components of that crawler."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.history import StorageError
 from crawler.runtime import Runtime, RuntimeSettings
+from crawler.settings import Settings
 
 _KEY = "_scrapec_runtime"
 _LEDGER = "_scrapec_ledger"
+_SETTINGS = "_scrapec_settings"
 KEY_META = "scrapec_key"  # the journal key of a request (its URL before redirects)
 
 
@@ -216,16 +219,37 @@ def ledger_for(crawler: Crawler) -> Ledger:
     return ledger
 
 
+def settings_for(crawler: Crawler) -> Settings:
+    """The crawler's scrapec :class:`Settings`, read from its Scrapy settings on first use
+    (:class:`~crawler.exceptions.BadInput` for a value that cannot be used)."""
+    found: Settings | None = getattr(crawler, _SETTINGS, None)
+    if found is None:
+        found = Settings.from_scrapy(crawler.settings)
+        setattr(crawler, _SETTINGS, found)
+    return found
+
+
+def runtime_settings(settings: Settings) -> RuntimeSettings:
+    """The runtime's knobs from the scrapec settings."""
+    return RuntimeSettings(
+        regen_samples=settings.regen_samples,
+        max_held=settings.max_held,
+        layout_threshold=settings.layout_threshold,
+        layout_every=settings.layout_every,
+        wait_for_other=settings.wait_for_other,
+        lease_ttl=settings.regen_lease,
+        generator=settings.generator,
+    )
+
+
 def runtime_for(crawler: Crawler) -> Runtime:
     """The crawler's Runtime, built from its settings on first use; NotConfigured when disabled."""
-    settings = crawler.settings
-    if not settings.getbool("SCRAPEC_ENABLED", True):
+    settings = settings_for(crawler)
+    if not settings.enabled:
         raise NotConfigured("SCRAPEC_ENABLED is off")
     runtime: Runtime | None = getattr(crawler, _KEY, None)
     if runtime is None:
-        registry = settings.get("SCRAPEC_REGISTRY", "generated_parsers")
-        spider_schema: Any = None
-        jobdir = settings.get("JOBDIR")
+        jobdir = crawler.settings.get("JOBDIR")
         # the crawl's own held and released pages: one name across the resumes of a job, a
         # fresh one for a crawl without JOBDIR (its pages are adopted by the next crawl if it dies)
         owner = (
@@ -234,19 +258,14 @@ def runtime_for(crawler: Crawler) -> Runtime:
             else f"run:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         )
         runtime = Runtime(
-            registry,
-            state_dir=settings.get("SCRAPEC_STATE_DIR") or None,
-            fixtures_dir=settings.get("SCRAPEC_FIXTURES", "fixtures"),
-            schema=settings.get("SCRAPEC_SCHEMA") or spider_schema,
-            settings=RuntimeSettings(
-                regen_samples=settings.getint("SCRAPEC_REGEN_SAMPLES", 3),
-                layout_threshold=settings.getfloat("SCRAPEC_LAYOUT_THRESHOLD", 0.5),
-                generator=settings.get("SCRAPEC_GENERATOR", "auto"),
-                lease_ttl=settings.getfloat("SCRAPEC_REGEN_LEASE", 300.0),
-            ),
+            settings.registry,
+            state_dir=settings.state_dir,
+            fixtures_dir=settings.fixtures,
+            schema=settings.schema,
+            settings=runtime_settings(settings),
             log=lambda message: crawler.spider.logger.info(message) if crawler.spider else None,
             confirm_items=True,
-            background=settings.getbool("SCRAPEC_BACKGROUND_REGENERATION", True),
+            background=settings.background_regeneration,
             owner=owner,
         )
         setattr(crawler, _KEY, runtime)
