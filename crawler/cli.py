@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from crawler.exceptions import BadInput, ScrapecError
+from crawler.settings import DEFAULT, Settings
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "main"]
 
@@ -461,7 +462,9 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {_printable(message)} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(defaults: Settings = DEFAULT) -> argparse.ArgumentParser:
+    """The command line; ``defaults`` gives the default of ``--registry`` and ``--fixtures``
+    (:meth:`Settings.from_env`: ``SCRAPEC_REGISTRY``, ``SCRAPEC_FIXTURES``), flags override."""
     parser = _ArgumentParser(
         prog="scrapec", description="Compile, verify and run deterministic scrapers."
     )
@@ -473,13 +476,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("test", help="run every active parser against its fixtures")
     p.add_argument("template", nargs="?", metavar="TEMPLATE")
-    p.add_argument("--registry", default="generated_parsers")
-    p.add_argument("--fixtures", default="fixtures")
+    p.add_argument("--registry", default=defaults.registry)
+    p.add_argument("--fixtures", default=defaults.fixtures)
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("extract", help="extract items from URLs or saved .html files")
     p.add_argument("targets", nargs="+", metavar="TARGET")
-    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--registry", default=defaults.registry)
     p.add_argument("--template", metavar="SITE/NAME")
     p.add_argument("--schema", metavar="SCHEMA")
     p.add_argument("--url", help="URL of the saved page (for a single file)")
@@ -489,7 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="hold failing pages, regenerate their template, parse them again",
     )
-    p.add_argument("--fixtures", default="fixtures", help="fixtures of the templates (with --heal)")
+    p.add_argument(
+        "--fixtures", default=defaults.fixtures, help="fixtures of the templates (with --heal)"
+    )
     p.add_argument(
         "--state", help="held/quarantine folder (with --heal; default <registry>/.state)"
     )
@@ -501,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--template", required=True, metavar="SITE/NAME")
     p.add_argument("--schema", required=True)
-    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--registry", default=defaults.registry)
     p.add_argument("--fixtures", metavar="DIR", help="fixtures of the template (all must pass)")
     p.add_argument("--reason")
     p.set_defaults(func=cmd_publish)
@@ -509,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollback", help="activate an earlier version of a template's parser")
     p.add_argument("template", metavar="SITE/NAME")
     p.add_argument("--version", type=int)
-    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--registry", default=defaults.registry)
     p.set_defaults(func=cmd_rollback)
 
     p = sub.add_parser(
@@ -517,9 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("action", choices=["list", "replay"])
     p.add_argument("--template", metavar="SITE/NAME")
-    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--registry", default=defaults.registry)
     p.add_argument("--state", help="held/quarantine folder (default <registry>/.state)")
-    p.add_argument("--fixtures", default="fixtures")
+    p.add_argument("--fixtures", default=defaults.fixtures)
     p.add_argument("--schema")
     p.set_defaults(func=cmd_quarantine)
 
@@ -530,23 +535,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = fixture_sub.add_parser("save", help="save URL or FILE as a fixture of --template")
     p.add_argument("target", metavar="URL|FILE")
     p.add_argument("--template", required=True, metavar="SITE/NAME")
-    p.add_argument("--registry", default="generated_parsers")
-    p.add_argument("--fixtures", default="fixtures")
+    p.add_argument("--registry", default=defaults.registry)
+    p.add_argument("--fixtures", default=defaults.fixtures)
     p.add_argument("--url", help="URL of a saved page")
     p.add_argument("--case", help="case folder name (default case-NN)")
     p.set_defaults(func=cmd_fixture_save)
 
     p = sub.add_parser("report", help="the nightly regeneration report")
-    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--registry", default=defaults.registry)
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--fixtures", default="fixtures")
+    p.add_argument("--fixtures", default=defaults.fixtures)
     p.add_argument("--state", help="held/quarantine folder (default <registry>/.state)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compile", help="generate, verify and publish parsers from fixtures")
     p.add_argument("fixtures", metavar="FIXTURES_DIR")
     p.add_argument("--schema", required=True, help="schema name from schemas/ or a path")
-    p.add_argument("--registry", default="generated_parsers")
+    p.add_argument("--registry", default=defaults.registry)
     p.add_argument("--template", metavar="SITE/NAME")
     p.add_argument("--generator", choices=["auto", "induce", "llm"], default="auto")
     p.add_argument("--json", action="store_true", help="one JSON object per template")
@@ -556,7 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        settings = Settings.from_env()
+    except BadInput as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    parser = build_parser(settings)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
@@ -573,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err("interrupted")
         return 130
     except Exception as exc:  # a bug: still one line, with the traceback on request
-        if os.environ.get("SCRAPEC_DEBUG"):
+        if settings.debug:
             raise
         where = exc.__traceback__
         while where is not None and where.tb_next is not None:

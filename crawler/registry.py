@@ -27,11 +27,11 @@ from crawler.exceptions import BadInput, RegistryError, RoutingError
 from crawler.routing import Route, fingerprint, similarity, site_of, url_key
 from crawler.sandbox import LoadedParser, check_source, load_parser, source_hash
 from crawler.schemas import Schema, load_schema
+from crawler.settings import LAYOUT_THRESHOLD  # minimum similarity for routing by layout
 
 __all__ = ["Registry", "TemplateInfo", "atomic_write", "check_template_id"]
 
 _TEMPLATE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]{0,120}/[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
-LAYOUT_THRESHOLD = 0.5  # minimum similarity for routing by layout
 RECHECK_SECONDS = 1.0  # how long a read of the disk is trusted before it is checked again
 
 

@@ -1,1 +1,1 @@
-"""Scrapy commands of scrapec (``COMMANDS_MODULE = "crawler.crawl.commands"``)."""
+"""Scrapy commands of scrapec, registered by the ``scrapy.commands`` entry point (pyproject.toml)."""

@@ -1,4 +1,5 @@
-"""``scrapy savefixture URL|FILE --template SITE/NAME``: the Scrapy face of ``scrapec fixture save``."""
+"""``scrapy savefixture URL|FILE --template SITE/NAME``: the Scrapy face of ``scrapec fixture save``
+(registered by the ``scrapy.commands`` entry point of the scrapec distribution)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ class Command(ScrapyCommand):
         if len(args) != 1:
             raise UsageError("give exactly one URL or .html file")
         from crawler.cli import main
+        from crawler.settings import Settings
 
         assert self.settings is not None
+        settings = Settings.from_scrapy(self.settings)
         argv = [
             "fixture",
             "save",
@@ -37,9 +40,9 @@ class Command(ScrapyCommand):
             "--template",
             opts.template,
             "--registry",
-            self.settings.get("SCRAPEC_REGISTRY", "generated_parsers"),
+            settings.registry,
             "--fixtures",
-            self.settings.get("SCRAPEC_FIXTURES", "fixtures"),
+            settings.fixtures,
         ]
         if opts.case:
             argv += ["--case", opts.case]
