@@ -25,6 +25,7 @@ from crawler.history import History
 from crawler.parsing import Page, decode_html
 from crawler.registry import Registry
 from crawler.schemas import Schema, load_schema
+from crawler.settings import DEFAULT, Settings
 from crawler.workers import WorkerPool, default_pool
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
     "read_html_file",
 ]
 
-DEFAULT_REGISTRY = os.environ.get("SCRAPEC_REGISTRY", "generated_parsers")
+DEFAULT_REGISTRY = DEFAULT.registry  # the default; SCRAPEC_REGISTRY is read at each call
 MAX_PAGE_BYTES = 32 * 1024 * 1024
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])  # never in text: NUL, SOH, …
 
@@ -131,13 +132,15 @@ class Extractor:
 
     def __init__(
         self,
-        registry: str | Path | Registry = DEFAULT_REGISTRY,
+        registry: str | Path | Registry | None = None,
         schema: str | Schema | None = None,
         grounding: bool = True,
         record: bool = False,
         in_process: bool = False,
         pool: WorkerPool | None = None,
     ) -> None:
+        if registry is None:  # SCRAPEC_REGISTRY, read now (never at import)
+            registry = Settings.from_env().registry
         self.registry = registry if isinstance(registry, Registry) else Registry(registry)
         self.schema = load_schema(schema) if isinstance(schema, str) else schema
         self.grounding = grounding
@@ -235,7 +238,7 @@ def extract_html(
     html: str | bytes,
     url: str = "",
     *,
-    registry: str | Path | Registry = DEFAULT_REGISTRY,
+    registry: str | Path | Registry | None = None,
     template: str | None = None,
     schema: str | None = None,
     in_process: bool = False,
@@ -253,7 +256,7 @@ def extract_html(
 def extract(
     url: str,
     *,
-    registry: str | Path | Registry = DEFAULT_REGISTRY,
+    registry: str | Path | Registry | None = None,
     template: str | None = None,
     schema: str | None = None,
     render: bool | None = None,
