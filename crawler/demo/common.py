@@ -35,17 +35,29 @@ def esc(value: object) -> str:
 
 
 def long_date(day: date) -> str:
-    """``5 March 2026``."""
+    """A date as the pages write it.
+
+    >>> long_date(date(2026, 3, 5))
+    '5 March 2026'
+    """
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def money(value: float) -> str:
-    """``£1,299.00``."""
+    """A price in pounds as the pages write it.
+
+    >>> money(1299)
+    '£1,299.00'
+    """
     return f"£{value:,.2f}"
 
 
 def slugify(value: str) -> str:
-    """The URL slug of a title: ``"Chef's Knife, Oak"`` → ``"chefs-knife-oak"``."""
+    """The URL slug of a title.
+
+    >>> slugify("Chef's Knife, Oak")
+    'chefs-knife-oak'
+    """
     return re.sub(r"[^a-z0-9]+", "-", value.lower().replace("'", "")).strip("-")
 
 
