@@ -36,9 +36,10 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from crawler.parsing import Page
+from crawler.problems import Problem, ProblemKind
 from crawler.schemas import Schema
 
-__all__ = ["PageText", "grounding_errors", "shown_share", "url_error"]
+__all__ = ["PageText", "grounded_fields", "grounding_errors", "shown_share", "url_error"]
 
 _WS = re.compile(r"\s+")
 _TEXT_NODES = etree.XPath("//text()", smart_strings=False)  # comments and PIs are not text()
@@ -51,6 +52,9 @@ _NOT_VERBATIM = frozenset("<>&\"'")  # values with these are never taken from th
 _TEXT_WITH = etree.XPath("//text()[contains(., $n)]", smart_strings=False)
 _FAST_OCCURRENCES = 16  # raw-source occurrences of a value looked at before building the text
 HTTP_SCHEMES = ("http", "https")
+# the wording of grounding problems (what they mean is their kind, never these words)
+NOT_SHOWN = "{field}: value {value!r} does not occur in the page"
+NOT_ALLOWED_URL = "{field}: {value!r} is not an allowed URL: {why}"
 
 
 def fold(value: str) -> str:
@@ -130,6 +134,17 @@ class PageText:
         if self._attribute_runs is None:
             self._attribute_runs = _runs_in(self.attributes)
         return self._attribute_runs
+
+    def shows(self, value: Any) -> bool:
+        """Whether the page shows one value: a string as text (:meth:`contains`), a number as a
+        written number (:meth:`contains_number`). Other values (a boolean, an object) are not
+        looked for: they pass. The one decision of grounding, for the checks, the labellers and
+        the LLM's labels."""
+        if isinstance(value, str):
+            return self.contains(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return self.contains_number(value)
+        return True
 
     def contains(self, value: str) -> bool:
         """Whether the page shows ``value`` (whitespace folded) as text or an attribute value."""
@@ -391,12 +406,13 @@ def _url_schemes(schema: Schema, name: str) -> tuple[str, ...] | None:
 
 def grounding_errors(
     item: dict[str, Any], page: Page | PageText, schema: Schema | None
-) -> list[str]:
+) -> list[Problem]:
     """Fields whose values do not occur in the page, as ``field: value … does not occur in the
-    page``, and URL fields of a scheme the schema does not allow, as ``field: 'file:///x' is not
-    an allowed URL: scheme 'file' is not allowed (only http, https)``."""
+    page`` (problems of kind ``grounding``), and URL fields of a scheme the schema does not
+    allow, as ``field: 'file:///x' is not an allowed URL: scheme 'file' is not allowed (only
+    http, https)`` (kind ``url``)."""
     text = page if isinstance(page, PageText) else PageText(page)
-    errors = []
+    errors: list[Problem] = []
     local = text.page.url.startswith("file:")  # a saved page: its links resolve to file: URLs
     for name, value in item.items():
         if value is None:
@@ -410,21 +426,30 @@ def grounding_errors(
                 for one in values:
                     why = url_error(one, schemes)
                     if why is not None:
-                        errors.append(f"{name}: {_short(one)!r} is not an allowed URL: {why}")
+                        message = NOT_ALLOWED_URL.format(field=name, value=_short(one), why=why)
+                        errors.append(Problem.of(ProblemKind.URL, name, message))
                         break
             if schema.is_derived(name):
                 continue
         for one in values:
-            if isinstance(one, str):
-                ok = text.contains(one)
-            elif isinstance(one, int | float) and not isinstance(one, bool):
-                ok = text.contains_number(one)
-            else:
-                continue
-            if not ok:
-                errors.append(f"{name}: value {_short(one)!r} does not occur in the page")
+            if not text.shows(one):
+                message = NOT_SHOWN.format(field=name, value=_short(one))
+                errors.append(Problem.of(ProblemKind.GROUNDING, name, message))
                 break
     return errors
+
+
+def grounded_fields(
+    item: dict[str, Any], page: Page | PageText, schema: Schema | None
+) -> dict[str, Any]:
+    """The fields of ``item`` that pass :func:`grounding_errors` (each value shown by the page,
+    each URL of an allowed scheme); the others are left out."""
+    text = page if isinstance(page, PageText) else PageText(page)
+    return {
+        name: value
+        for name, value in item.items()
+        if not grounding_errors({name: value}, text, schema)
+    }
 
 
 def _short(value: Any) -> Any:

@@ -12,14 +12,19 @@ Signals, each turned into a :class:`DriftEvent` that names the template, the fie
   (a title selector that now hits the site name).
 
 A monitor reports an event once per (template, kind, field) until :meth:`DriftMonitor.reset`.
+A page's errors are problems (:class:`crawler.problems.Problem`): their kind and field decide
+the event, never their wording (a plain string is read by :func:`crawler.problems.as_problem`).
 """
 
 from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from crawler.problems import ProblemKind, as_problem
 
 __all__ = ["DriftEvent", "DriftMonitor", "TemplateStats"]
 
@@ -69,6 +74,10 @@ class TemplateStats:
             key = _value_key(value)
             last, count = self.runs.get(name, (None, 0))
             self.runs[name] = (key, count + 1 if count and last == key else 1)
+
+
+#: The drift signal of a page's problem by its kind: ``failure`` unless said here.
+_SIGNALS = {ProblemKind.GROUNDING: "grounding"}
 
 
 def _filled(value: Any) -> bool:
@@ -128,10 +137,13 @@ class DriftMonitor:
         template: str,
         url: str,
         item: dict[str, Any] | None,
-        errors: list[str],
+        errors: Sequence[str],
         similarity: float | None = None,
     ) -> list[DriftEvent]:
-        """Record one page's outcome; return the drift events it reveals (each reported once)."""
+        """Record one page's outcome; return the drift events it reveals (each reported once).
+
+        ``errors`` are the page's problems (:class:`crawler.problems.Problem`; plain strings are
+        read by :func:`crawler.problems.as_problem`)."""
         stats = self.stats(template)
         stats.pages += 1
         found: list[DriftEvent] = []
@@ -149,10 +161,8 @@ class DriftMonitor:
         if item is None:
             event("failure", None, errors[0] if errors else "no item")
             return found
-        for error in errors:
-            name = error.split(":", 1)[0]
-            kind = "grounding" if "does not occur in the page" in error else "failure"
-            event(kind, name, error)
+        for error in map(as_problem, errors):
+            event(_SIGNALS.get(error.kind, "failure"), error.field, error)
         usual = [n for n, rate in stats.baseline.items() if rate >= 0.8]
         if usual:
             have = [n for n in usual if _filled(item.get(n))]

@@ -23,6 +23,7 @@ from crawler.exceptions import (
 )
 from crawler.history import History
 from crawler.parsing import Page, decode_html
+from crawler.problems import Problem, ProblemKind, parser_failure
 from crawler.registry import Registry
 from crawler.schemas import Schema, load_schema
 from crawler.settings import DEFAULT, Settings
@@ -45,7 +46,10 @@ _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])  # never in text: NUL, SO
 
 @dataclass
 class Extraction:
-    """The outcome for one page: the item, whether it passed every check, and why not."""
+    """The outcome for one page: the item, whether it passed every check, and why not.
+
+    ``errors`` are problems (:class:`crawler.problems.Problem`, a ``str`` each: the message)
+    when this module made the extraction."""
 
     url: str
     template: str | None
@@ -175,7 +179,8 @@ class Extractor:
             try:
                 route = self.registry.route(page.url, None, page)
             except RoutingError as exc:
-                return Extraction(page.url, None, None, None, False, [str(exc)])
+                unrouted = Problem.of(ProblemKind.NO_TEMPLATE, None, str(exc))
+                return Extraction(page.url, None, None, None, False, [unrouted])
             template, route_similarity = route.template, route.similarity
         try:
             if self.in_process:
@@ -185,17 +190,21 @@ class Extractor:
                 version, source = self.registry.active_source(template)
             schema = self.schema_for(template)
         except (RegistryError, SchemaError, BadInput, PolicyViolation, ParserFailed) as exc:
-            return Extraction(page.url, template, None, None, False, [str(exc)])
+            refused = isinstance(exc, PolicyViolation | ParserFailed)  # it does not load
+            kind = ProblemKind.POLICY if refused else ProblemKind.SETUP
+            unusable = Problem.of(kind, None, str(exc))
+            return Extraction(page.url, template, None, None, False, [unusable])
         tokens: frozenset[str] | None = None
         found_links: list[str] | None = None
         if self.in_process:
             try:
                 item = parser.run(page)
             except ParserFailed as exc:
+                failure = parser_failure(exc)
                 return Extraction(
-                    page.url, template, version, None, False, [exc.reason], route_similarity
+                    page.url, template, version, None, False, [failure], route_similarity
                 )
-            errors = schema.errors(item) if schema is not None else []
+            errors: list[str] = list(schema.errors(item)) if schema is not None else []
             if self.grounding:
                 errors += grounding_errors(item, PageText(page), schema)
         else:
@@ -211,13 +220,17 @@ class Extractor:
                 links=links,
             )
             if work.item is None:
-                reason = work.failure or work.policy or "the parser returned no item"
+                reason = (
+                    work.failure
+                    or work.policy
+                    or Problem.of(ProblemKind.EXCEPTION, None, "the parser returned no item")
+                )
                 failed = Extraction(
                     page.url, template, version, None, False, [reason], route_similarity
                 )
                 failed.links = work.links
                 return failed
-            item, errors, tokens = work.item, work.errors, work.layout
+            item, errors, tokens = work.item, list(work.errors), work.layout
             found_links = work.links
         if not errors and self.history is not None and page.url:
             self.history.record(page.url, template, version, item)

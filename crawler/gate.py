@@ -6,7 +6,9 @@
    equals the fixture's expected value.
 
 A failing gate report says which case, which field, what was expected and what came out; it is
-what the next attempt of a generator is fed.
+what the next attempt of a generator is fed. Its lines are problems
+(:class:`crawler.problems.Problem`): each keeps the kind and the field of what failed
+(``mismatch`` for a field that differs from the fixture).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from crawler.exceptions import PolicyViolation
 from crawler.fixtures import FieldDiff, Fixture
+from crawler.problems import Problem, ProblemKind, as_problem
 from crawler.registry import Registry
 from crawler.routing import fingerprint, learn_url_pattern, reference_fingerprint
 from crawler.sandbox import check_source
@@ -33,15 +36,17 @@ class CaseResult:
     case: str
     item: dict[str, Any] | None
     diffs: list[FieldDiff] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    policy: str | None = None  # the worker refused or could not load the source: why
 
     @property
     def ok(self) -> bool:
         return not self.diffs and not self.errors
 
     def lines(self) -> list[str]:
-        out = [f"{self.case}: {e}" for e in self.errors]
-        out += [str(d) for d in self.diffs]
+        """Each error and each differing field as a :class:`Problem`, the case named first."""
+        out: list[str] = [e.reworded(f"{self.case}: {e}") for e in map(as_problem, self.errors)]
+        out += [Problem.of(ProblemKind.MISMATCH, d.field, str(d)) for d in self.diffs]
         return out
 
 
@@ -62,16 +67,12 @@ class GateReport:
         return [c.case for c in self.cases if c.ok]
 
     def lines(self) -> list[str]:
+        """What failed, one :class:`Problem` a line (empty when the candidate passed)."""
         if self.policy_error:
-            return [f"policy: {self.policy_error}"]
+            return [Problem.of(ProblemKind.POLICY, None, f"policy: {self.policy_error}")]
         if not self.cases:
-            return ["no fixtures to test against"]
+            return [Problem.of(ProblemKind.SETUP, None, "no fixtures to test against")]
         return [line for c in self.cases for line in c.lines()]
-
-    def failed_fields(self) -> set[str]:
-        return {d.field for c in self.cases for d in c.diffs} | {
-            e.split(":", 1)[0] for c in self.cases for e in c.errors if ":" in e
-        }
 
     def __str__(self) -> str:
         head = f"{self.template}: {len(self.cases_passed)}/{len(self.cases)} cases passed"
@@ -107,11 +108,13 @@ def evaluate(
             grounding=grounding,
         )
         if work.policy is not None:
-            results.append(CaseResult(fixture.name, None, errors=[f"policy: {work.policy}"]))
+            refused = Problem.of(ProblemKind.POLICY, None, f"policy: {work.policy}")
+            results.append(CaseResult(fixture.name, None, errors=[refused], policy=work.policy))
             continue
         if work.item is None:
-            reason = work.failure or "no item"
-            results.append(CaseResult(fixture.name, None, errors=[f"parser failed: {reason}"]))
+            failure = work.failure or Problem.of(ProblemKind.EXCEPTION, None, "no item")
+            failed = failure.reworded(f"parser failed: {failure}")
+            results.append(CaseResult(fixture.name, None, errors=[failed]))
             continue
         diffs = [d for d in fixture.compare(work.item) if d.field not in missing]
         results.append(CaseResult(fixture.name, work.item, diffs, list(work.errors)))
@@ -139,9 +142,9 @@ def run_gate(
             template, policy_error=f"required field left out of the parser: {', '.join(required)}"
         )
     cases = evaluate(source, fixtures, schema, missing=missing, template=template, pool=pool)
-    loading = [c for c in cases if any(e.startswith("policy: ") for e in c.errors)]
+    loading = [c.policy for c in cases if c.policy is not None]
     if loading:
-        return GateReport(template, policy_error=loading[0].errors[0][len("policy: ") :])
+        return GateReport(template, policy_error=loading[0])
     return GateReport(template, cases=cases)
 
 

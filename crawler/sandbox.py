@@ -738,7 +738,7 @@ class LoadedParser:
             except RecursionError:
                 reason = "recursion too deep"
             except Exception as exc:  # the parser's own error, e.g. IndexError
-                reason = _describe(exc)
+                reason = _parser_error_text(exc)
                 del exc
             finally:
                 while True:  # off the main thread a time-out may land in it: retry
@@ -758,7 +758,7 @@ class LoadedParser:
         return check_item(raw, self.template)
 
 
-def _describe(exc: BaseException) -> str:
+def _parser_error_text(exc: BaseException) -> str:
     """``Type: message`` of an exception a parser raised, without ``str()`` of what the parser
     put in it (the repr of a huge list is a memory bomb of its own)."""
     name = type(exc).__name__
@@ -808,7 +808,7 @@ def load_parser(
         except ParserTimeout:
             failure = "time limit reached"
         except Exception as exc:
-            failure = _describe(exc)
+            failure = _parser_error_text(exc)
             del exc
         finally:
             while True:  # as in LoadedParser.run

@@ -33,6 +33,7 @@ from jsonschema.exceptions import SchemaError as _JSONSchemaError
 from jsonschema.exceptions import ValidationError as _JSONValidationError
 
 from crawler.exceptions import SchemaError
+from crawler.problems import Problem, ProblemKind
 
 __all__ = ["SCHEMA_DIR", "Schema", "load_schema", "schema_from_document", "schema_names"]
 
@@ -121,8 +122,10 @@ class Schema:
         except _NOT_JSON:
             return False
 
-    def errors(self, item: Any) -> list[str]:
-        """Every validation error as ``field: message (JSON path)``; empty when the item is valid."""
+    def errors(self, item: Any) -> list[Problem]:
+        """Every validation error as ``field: message (JSON path)``, a :class:`Problem` of kind
+        ``missing`` (a required field) or ``schema`` about that field (None for the whole item);
+        empty when the item is valid."""
         compiled = self.compiled
         if compiled is not None and not (self._recursive and _deeper_than(item, MAX_RS_DEPTH)):
             try:
@@ -140,9 +143,15 @@ class Schema:
         out = []
         for error in sorted(self.validator.iter_errors(item), key=lambda e: list(map(str, e.path))):
             where = error.json_path
-            name = str(error.path[0]) if error.path else _missing_field(error) or "(item)"
-            out.append(f"{name}: {error.message} ({where})")
+            name = str(error.path[0]) if error.path else _missing_field(error)
+            kind = ProblemKind.MISSING if error.validator == "required" else ProblemKind.SCHEMA
+            out.append(_problem(kind, name, f"{error.message} ({where})"))
         return out
+
+
+def _problem(kind: ProblemKind, name: str | None, message: str) -> Problem:
+    """``field: message``, about the field (``(item)`` and None when about the whole item)."""
+    return Problem.of(kind, name or None, f"{name or '(item)'}: {message}")
 
 
 def _compile(document: dict[str, Any]) -> tuple[jsonschema_rs.Validator | None, str]:
@@ -188,7 +197,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def _worded(item: Any, found: list[jsonschema_rs.ValidationError], validator: Any) -> list[str]:
+def _worded(item: Any, found: list[jsonschema_rs.ValidationError], validator: Any) -> list[Problem]:
     """jsonschema-rs's errors as ``field: message (JSON path)``, each worded by jsonschema where
     it reports the same error (same place and keyword), else by jsonschema-rs."""
     python: dict[tuple[tuple[Any, ...], str], list[_JSONValidationError]] = {}
@@ -198,7 +207,7 @@ def _worded(item: Any, found: list[jsonschema_rs.ValidationError], validator: An
             python.setdefault(key, []).append(error)
     except RecursionError:
         python = {}
-    out: list[tuple[list[str], str]] = []
+    out: list[tuple[list[str], Problem]] = []
     for error in found:
         path = tuple(error.instance_path)
         keyword = str(error.schema_path[-1]) if error.schema_path else ""
@@ -215,8 +224,11 @@ def _worded(item: Any, found: list[jsonschema_rs.ValidationError], validator: An
             value = _value_at(item, path)
             if isinstance(value, float) and not math.isfinite(value):
                 message = f"{value!r} is not a JSON number"  # jsonschema-rs shows it as null
-        name = str(path[0]) if path else _rs_field(kind) or "(item)"
-        out.append((list(map(str, path)), f"{name}: {message} ({_json_path(path)})"))
+        name = str(path[0]) if path else _rs_field(kind)
+        required = isinstance(kind, jsonschema_rs.ValidationErrorKind.Required)
+        problem = ProblemKind.MISSING if required else ProblemKind.SCHEMA
+        line = _problem(problem, name, f"{message} ({_json_path(path)})")
+        out.append((list(map(str, path)), line))
     out.sort(key=lambda pair: pair[0])
     return [line for _, line in out]
 

@@ -4,7 +4,10 @@ A :class:`WorkerPool` keeps a few long-lived ``python -m crawler.workers`` proce
 sends a parser's source (once per worker and version), a schema (once per worker), and a page;
 the worker checks the source against the policy, loads it, parses the page under the in-process
 limits of :mod:`crawler.sandbox`, and runs the schema and grounding checks there too. The item and
-the errors come back as JSON (never pickle: a worker is untrusted once it ran a parser).
+the errors come back as JSON (never pickle: a worker is untrusted once it ran a parser): each
+error's text in ``errors`` and its ``[kind, field]`` at the same place in ``problems``, a
+failure's text in ``failure`` and its ``[kind, field]`` in ``failure_problem``; the parent builds
+the problems (:class:`crawler.problems.Problem`) again.
 
 Bounds, each enforced where the parser cannot reach it:
 
@@ -44,6 +47,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from crawler.problems import Problem, ProblemKind, parser_failure
+
 __all__ = ["DENIED_SYSCALLS", "WorkResult", "WorkerPool", "default_pool"]
 
 MAX_MESSAGE = 64 * 1024 * 1024  # bytes of one framed message either way
@@ -69,9 +74,9 @@ class WorkResult:
     """One page through a worker: the item, the check errors, or why there is no item."""
 
     item: dict[str, Any] | None
-    errors: list[str] = field(default_factory=list)
-    failure: str | None = None  # the parser failed on this page (time, memory, crash, exception)
-    policy: str | None = None  # the source was refused by the policy or did not load
+    errors: list[Problem] = field(default_factory=list)
+    failure: Problem | None = None  # the parser failed on this page (time, memory, crash, …)
+    policy: Problem | None = None  # the source was refused by the policy or did not load
     layout: frozenset[str] | None = None  # the page's layout fingerprint, when asked for
     links: list[str] | None = None  # the page's absolute links, when asked for (crawler.links)
 
@@ -324,14 +329,17 @@ class WorkerPool:
                 got = _receive(worker.fd, time.monotonic() + hard)
                 answer = got[0] if got is not None else None
             except TimeoutError:
-                return WorkResult(None, failure=f"hard time limit of {hard:g} s reached")
+                return WorkResult(
+                    None, failure=_failed(TIME, f"hard time limit of {hard:g} s reached")
+                )
             except (OSError, ValueError) as exc:
-                return WorkResult(None, failure=f"parser worker failed: {type(exc).__name__}")
+                return WorkResult(
+                    None, failure=_failed(CRASH, f"parser worker failed: {type(exc).__name__}")
+                )
             if answer is None:  # the worker died on this page
                 worker.kill()
-                return WorkResult(
-                    None, failure=f"parser worker {_signal_name(worker.proc.returncode)}"
-                )
+                died = f"parser worker {_signal_name(worker.proc.returncode)}"
+                return WorkResult(None, failure=_failed(CRASH, died))
             self.pages += 1
             worker.parsers[digest] = None
             worker.parsers.move_to_end(digest)
@@ -345,9 +353,9 @@ class WorkerPool:
             hrefs = answer.get("links")
             return WorkResult(
                 item if isinstance(item, dict) else None,
-                [str(e) for e in answer.get("errors") or []],
-                answer.get("failure"),
-                answer.get("policy"),
+                _problems(answer.get("errors"), answer.get("problems")),
+                _problem(answer.get("failure"), answer.get("failure_problem")),
+                _problem(answer.get("policy"), [POLICY, None]),
                 frozenset(str(t) for t in tokens) if isinstance(tokens, list) else None,
                 [str(u) for u in hrefs] if isinstance(hrefs, list) else None,
             )
@@ -367,6 +375,37 @@ class WorkerPool:
             self._cond.notify_all()
         for worker in idle:
             worker.kill()
+
+
+TIME, MEMORY, CRASH = ProblemKind.TIME, ProblemKind.MEMORY, ProblemKind.CRASH
+EXCEPTION, POLICY = ProblemKind.EXCEPTION, ProblemKind.POLICY
+
+
+def _failed(kind: ProblemKind, message: str) -> Problem:
+    return Problem.of(kind, None, message)
+
+
+def _problem(text: Any, pair: Any) -> Problem | None:
+    """A problem read back from a worker's answer: its text and ``[kind, field]``."""
+    if text is None:
+        return None
+    return Problem.from_pair(str(text), pair)
+
+
+def _problems(texts: Any, pairs: Any) -> list[Problem]:
+    """The errors of a worker's answer, each text with the ``[kind, field]`` at its place."""
+    if not isinstance(texts, list):
+        return []
+    kinds = pairs if isinstance(pairs, list) and len(pairs) == len(texts) else [None] * len(texts)
+    return [Problem.from_pair(str(t), k) for t, k in zip(texts, kinds, strict=True)]
+
+
+def _failure(problem: Problem, restart: bool = False) -> dict[str, Any]:
+    """The answer of a worker whose page failed: the text and the ``[kind, field]``."""
+    answer: dict[str, Any] = {"failure": problem.text, "failure_problem": problem.to_pair()}
+    if restart:
+        answer["restart"] = True
+    return answer
 
 
 _default: WorkerPool | None = None
@@ -519,17 +558,21 @@ def _serve() -> int:
             errors = schema.errors(item) if schema is not None else []
             if request.get("grounding", True):
                 errors += grounding_errors(item, PageText(page), schema)
-            answer = {"item": item, "errors": errors}
+            answer = {
+                "item": item,
+                "errors": [e.text for e in errors],
+                "problems": [e.to_pair() for e in errors],
+            }
             if request.get("layout"):
                 answer["layout"] = sorted(fingerprint(page))
         except ParserFailed as exc:
-            answer = {"failure": exc.reason}
+            answer = _failure(parser_failure(exc))
         except RecursionError:
-            answer = {"failure": "recursion too deep", "restart": True}
+            answer = _failure(_failed(CRASH, "recursion too deep"), restart=True)
         except MemoryError:
-            answer = {"failure": "memory limit reached", "restart": True}
+            answer = _failure(_failed(MEMORY, "memory limit reached"), restart=True)
         except Exception as exc:  # noqa: BLE001 - a check that failed on odd data: this page only
-            answer = {"failure": f"checks failed: {type(exc).__name__}"}
+            answer = _failure(_failed(EXCEPTION, f"checks failed: {type(exc).__name__}"))
         if request.get("links") and page is not None and not answer.get("restart"):
             # the crawl follows these: its reactor thread then parses no item page itself
             try:
@@ -540,7 +583,7 @@ def _serve() -> int:
         try:
             _send(out, answer)
         except (ValueError, TypeError, OverflowError):
-            _send(out, {"failure": "the item could not be sent (not plain JSON)"})
+            _send(out, _failure(_failed(EXCEPTION, "the item could not be sent (not plain JSON)")))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from crawler.checks import PageText, grounding_errors
+from crawler.checks import grounded_fields
 from crawler.parsing import Page, absolute, clean, currency, date, labelled, ld, number
 from crawler.schemas import Schema
 
@@ -101,7 +101,8 @@ def _jsonld_list(page: Page, path: str) -> list[Any]:
     return out
 
 
-def _slug(value: str) -> str:
+def _lower_alnum(value: str) -> str:
+    """Only the letters and digits, lower case: ``In Stock`` and ``InStock`` compare equal."""
     return re.sub(r"[^a-z0-9]", "", value.lower())
 
 
@@ -114,10 +115,10 @@ def _as_written(page: Page, value: str) -> str | None:
     does not write (it shows "Only 4 left in stock") is a code, not a label of a text field."""
     if not _SCHEMA_ORG.match(value):
         return value  # grounding decides whether the page has it
-    want = _slug(value.rstrip("/").rsplit("/", 1)[-1])
+    want = _lower_alnum(value.rstrip("/").rsplit("/", 1)[-1])
     if want:
         for text in page.xpath("//body//text()[string-length(normalize-space()) < 60]").getall():
-            if _slug(text) == want:
+            if _lower_alnum(text) == want:
                 return clean(text) or value
     return None
 
@@ -153,14 +154,16 @@ def structured_labels(page: Page, schema: Schema) -> dict[str, Any]:
             if values:
                 labels[name] = values if schema.is_list(name) else values[0]
                 break
-    return _grounded(labels, page, schema)
+    return grounded_fields(labels, page, schema)
 
 
 def history_labels(page: Page, last_good: dict[str, Any] | None, schema: Schema) -> dict[str, Any]:
     """The last good item of the same URL, kept only where its values occur in the new page."""
     if not last_good:
         return {}
-    return _grounded({k: v for k, v in last_good.items() if k in schema.properties}, page, schema)
+    return grounded_fields(
+        {k: v for k, v in last_good.items() if k in schema.properties}, page, schema
+    )
 
 
 def field_contexts(
@@ -209,7 +212,7 @@ def context_labels(page: Page, contexts: dict[str, set[str]], schema: Schema) ->
             if converted not in (None, ""):
                 labels[name] = [converted] if schema.is_list(name) else converted
                 break
-    return _grounded(labels, page, schema)
+    return grounded_fields(labels, page, schema)
 
 
 def merge_labels(*sources: dict[str, Any]) -> dict[str, Any]:
@@ -219,12 +222,3 @@ def merge_labels(*sources: dict[str, Any]) -> dict[str, Any]:
         for key, value in source.items():
             out.setdefault(key, value)
     return out
-
-
-def _grounded(labels: dict[str, Any], page: Page, schema: Schema) -> dict[str, Any]:
-    text = PageText(page)
-    return {
-        name: value
-        for name, value in labels.items()
-        if not grounding_errors({name: value}, text, schema)
-    }

@@ -245,7 +245,7 @@ def ground_item(data: Mapping[str, Any], page: Page, schema: Schema) -> dict[str
             typed = _typed(one, schema.field_type(name))
             if typed is None:
                 continue
-            if not schema.is_derived(name) and not _grounded(typed, text):
+            if not schema.is_derived(name) and not text.shows(typed):
                 continue
             kept.append(typed)
         if schema.is_list(name):
@@ -254,7 +254,7 @@ def ground_item(data: Mapping[str, Any], page: Page, schema: Schema) -> dict[str
         elif kept and not isinstance(value, list):
             out[name] = kept[0]
     for _ in range(len(out) + 1):  # drop what the schema refuses (formats, patterns, ranges)
-        bad = {error.split(":", 1)[0] for error in schema.errors(out)} & out.keys()
+        bad = out.keys() & {error.field for error in schema.errors(out)}
         if not bad:
             break
         for name in bad:
@@ -281,14 +281,6 @@ def _typed(value: Any, kind: str) -> Any:
     if kind == "object":
         return value if isinstance(value, dict) else None
     return value
-
-
-def _grounded(value: Any, text: PageText) -> bool:
-    if isinstance(value, str):
-        return text.contains(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return text.contains_number(value)
-    return True
 
 
 def _with_docstring(source: str, doc: str) -> str:
@@ -354,7 +346,8 @@ def _retryable(exc: Exception, litellm: Any) -> bool:
     return isinstance(status, int) and (status in (408, 409, 429) or status >= 500)
 
 
-def _describe(exc: Exception) -> str:
+def _llm_error_text(exc: Exception) -> str:
+    """``Type: message`` of an error litellm raised, whitespace folded, at most 300 characters."""
     message = " ".join(str(exc).split())
     message = message if len(message) <= 300 else message[:300] + "…"
     return f"{type(exc).__name__}: {message}"
@@ -550,9 +543,11 @@ class LLMGenerator:
             except Exception as exc:  # litellm maps every provider error to its own classes
                 failed.errors += 1
                 if not _retryable(exc, litellm):
-                    raise _Stop(f"llm error: {_describe(exc)}") from exc
+                    raise _Stop(f"llm error: {_llm_error_text(exc)}") from exc
                 if attempt == retries:
-                    raise _Stop(f"llm error after {retries + 1} tries: {_describe(exc)}") from exc
+                    raise _Stop(
+                        f"llm error after {retries + 1} tries: {_llm_error_text(exc)}"
+                    ) from exc
                 time.sleep(config.backoff * 2**attempt)
                 continue
             return self._answer(litellm, response)
