@@ -298,7 +298,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     pages = runtime.store.pages("quarantine", args.template)
     if args.action == "list":
         for meta in pages:
-            fields = (meta["template"], meta["url"], meta.get("reason", ""))
+            fields = (meta.template, meta.url, meta.reason)
             print("\t".join(_printable(str(f)) for f in fields))
         print(f"{len(pages)} quarantined pages", file=sys.stderr)
         return 0
@@ -306,14 +306,14 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     # pages that no template fitted go through the runtime again (a template may exist now)
     status = 0
     released = []
-    for template in sorted({m["template"] for m in pages}):
-        metas = [(m, runtime.store.html(m)) for m in pages if m["template"] == template]
+    for template in sorted({m.template for m in pages}):
+        metas = [(m, runtime.store.html(m)) for m in pages if m.template == template]
         for meta, html in metas:
-            runtime.store.remove("quarantine", template, meta["url"])
+            runtime.store.remove("quarantine", template, meta.url)
             if template.startswith("new/"):
-                released.append(runtime.process(html, meta["url"], item_page=True))
+                released.append(runtime.process(html, meta.url, item_page=True))
             else:
-                runtime.store.put("held", template, meta["url"], html, meta.get("reason", "replay"))
+                runtime.store.put("held", template, meta.url, html, meta.reason)
         if not template.startswith("new/"):
             released += runtime.regenerate(template, final=True)
     for one in [o for r in released for o in r.all()]:

@@ -71,7 +71,7 @@ def build_report(
                 "quarantined": len(store.pages("quarantine", name)),
             }
         )
-    unrouted = [m for m in store.pages("quarantine") if m["template"].startswith("new/")]
+    unrouted = [m for m in store.pages("quarantine") if m.template.startswith("new/")]
     return {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "registry": str(reg.root),
@@ -89,9 +89,7 @@ def build_report(
                 if t.get("fixtures") and t["fixtures"]["passed"] < t["fixtures"]["total"]
             ),
         },
-        "unrouted_quarantine": [
-            {"url": m["url"], "reason": m.get("reason")} for m in unrouted[:100]
-        ],
+        "unrouted_quarantine": [{"url": m.url, "reason": m.reason} for m in unrouted[:100]],
     }
 
 

@@ -2,25 +2,21 @@
 
 One page: route → active parser (sandboxed) → schema + grounding → drift monitor. A good item is
 recorded as its URL's last good item and returned. A page whose item fails, or that reveals
-drift, is *held* on disk and its template marked broken; once enough pages are held, the template
-is regenerated, cheapest tier first:
-
-1. ``repair`` — labels for the held pages from the last good item of the same URL, the label text
-   that stood beside each value in the old layout, and the page's structured data; then induction;
-2. ``induce`` — the same without history (structured data, old label contexts, fixtures);
-3. ``llm`` — when configured, the LLM writes the parser from the held pages and their labels.
-
-A candidate passes the gate (policy, schema, grounding, every current fixture) before it is
-published; held pages are then parsed again, and pages that still fail go to quarantine with the
-reason. Nothing is lost: a page is always either an item, held, or quarantined, on disk.
+drift, is *held* on disk (:mod:`crawler.pages`) and its template marked broken; once enough
+pages are held, the template is regenerated: the held pages are labelled — from the last good
+item of the same URL, the label text that stood beside each value in the old layout, and the
+page's structured data — and the tier policy (:mod:`crawler.compiler.tiers`: ``repair``, then
+``induce``, then ``llm`` when configured) publishes the first candidate that passes the gate
+(policy, schema, grounding, every current fixture). Held pages are then parsed again, and pages
+that still fail go to quarantine with the reason. Nothing is lost: a page is always either an
+item, held, or quarantined, on disk (its :class:`~crawler.pages.PageStatus` says which). A page
+no template fits may start a new one (:mod:`crawler.discovery`).
 Regeneration is single-flight per template across processes (a lease in the registry, which a
 hung holder loses after ``lease_ttl`` seconds; a late publish is refused).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import threading
 import time
@@ -31,19 +27,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.discovery import compile_from_fixtures, held_template
 from crawler.drift import DriftEvent, DriftMonitor
 from crawler.exceptions import BadInput, RegistryError, RoutingError
 from crawler.extract import Extraction, Extractor
 from crawler.fixtures import Fixture, load_fixtures
 from crawler.history import History, StorageError
+from crawler.pages import HELD, QUARANTINE, RELEASED, HeldPage, PageStatus, PageStore, page_key
 from crawler.parsing import Page
-from crawler.registry import Lease, Registry, atomic_write
+from crawler.registry import Lease, Registry
 from crawler.routing import fingerprint, reference_fingerprint, similarity, site_of
 from crawler.schemas import Schema, load_schema
 
 __all__ = ["PageOutcome", "PageStore", "Runtime", "RuntimeSettings", "StorageError"]
-
-OWNED = ("held", "released")  # kinds of pages that belong to one crawl (quarantine is shared)
 
 VALUE_DRIFT = ("emptied", "fill_rate", "constant")
 LLM_LABEL_PAGES = 2  # held pages the LLM labels when no cheaper labeller could
@@ -70,7 +66,7 @@ class PageOutcome:
 
     url: str
     template: str | None
-    status: str  # ok | held | quarantined
+    status: PageStatus  # process() gives ok, held, quarantined or skipped
     item: dict[str, Any] | None = None
     version: int | None = None
     errors: list[str] = field(default_factory=list)
@@ -82,134 +78,10 @@ class PageOutcome:
 
     def all(self) -> Iterator[PageOutcome]:
         """This outcome and every released one, flattened."""
-        if self.status != "held":
+        if self.status != PageStatus.HELD:
             yield self
         for other in self.released:
             yield from other.all()
-
-
-def _key(url: str) -> str:
-    return hashlib.sha1(url.encode("utf-8")).hexdigest()[:20]
-
-
-def _slug(template: str) -> str:
-    return template.replace("/", "__")
-
-
-def _held_fixture(
-    template: str, meta: dict[str, Any], schema: Schema, labels: dict[str, Any], html: str
-) -> Fixture:
-    """A held page with the labels some labeller gave it, as a partial fixture (a field it
-    lacks is unknown, not empty)."""
-    return Fixture(
-        Path(meta["path"]).parent,
-        template,
-        meta["url"],
-        schema.name,
-        labels,
-        partial=True,
-        source=html,
-    )
-
-
-class PageStore:
-    r"""Held and quarantined pages on disk: ``<root>/{held,quarantine}/<template>/<key>.{html,json}``.
-
-    Odd text never makes a write raise: a lone surrogate code point (no UTF-8 form) in a page,
-    its URL, its template or the reason is *escaped*, the way Python's ``backslashreplace``
-    does, as the six characters ``\ud800``; every file is UTF-8. Inside a JSON-LD string of the
-    page the escape reads back as the same code point. URLs are escaped alike wherever the store
-    takes one, so a page is found and removed under the URL it was put with.
-
-    With an ``owner`` (one crawl: several may share a registry), held and released pages belong
-    to it: their file names and metadata carry the owner, :meth:`pages` lists only its own, and
-    :meth:`remove` removes only its own, so one crawl never releases, re-parses or deletes the
-    page another crawl holds. Quarantine is shared. A store without an owner (the CLI, the
-    report) sees every page.
-
-    Every write is atomic and fsynced (:func:`~crawler.registry.atomic_write`), the page before
-    its metadata; a write that fails raises :class:`StorageError` naming the file.
-    """
-
-    def __init__(self, root: str | Path, owner: str | None = None) -> None:
-        self.root = Path(root)
-        self.owner = owner
-
-    def _name(self, kind: str, url: str, owner: str | None = None) -> str:
-        owner = owner if owner is not None else self.owner
-        return _key(f"{owner}\n{url}" if owner and kind in OWNED else url)
-
-    @staticmethod
-    def _utf8(text: str) -> str:
-        r"""``text`` with each surrogate code point written as ``\ud800`` (six characters)."""
-        return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()
-
-    def _folder(self, kind: str, template: str) -> Path:
-        return self.root / kind / _slug(self._utf8(template))
-
-    def put(self, kind: str, template: str, url: str, html: str, reason: str) -> Path:
-        url, template, reason = self._utf8(url), self._utf8(template), self._utf8(reason)
-        folder = self._folder(kind, template)
-        key = self._name(kind, url)
-        meta: dict[str, Any] = {"url": url, "template": template, "reason": reason}
-        meta["time"] = time.time()
-        if self.owner and kind in OWNED:
-            meta["owner"] = self.owner
-        try:
-            atomic_write(folder / f"{key}.html", html.encode("utf-8", "backslashreplace"))
-            data = (json.dumps(meta, ensure_ascii=False) + "\n").encode()
-            atomic_write(folder / f"{key}.json", data)
-        except OSError as exc:
-            raise StorageError(exc.filename or folder, exc.strerror or str(exc)) from exc
-        return folder / f"{key}.json"
-
-    def has(self, kind: str, template: str, url: str) -> bool:
-        folder = self._folder(kind, template)
-        if not folder.is_dir():  # the common case, one stat: nothing of this kind was kept
-            return False
-        return (folder / f"{self._name(kind, self._utf8(url))}.json").exists()
-
-    def remove(self, kind: str, template: str, url: str, owner: str | None = None) -> None:
-        folder = self._folder(kind, template)
-        if not folder.is_dir():  # the common case, one stat: nothing of this kind was kept
-            return
-        key = self._name(kind, self._utf8(url), owner)
-        for suffix in (".json", ".html"):
-            (folder / f"{key}{suffix}").unlink(missing_ok=True)
-
-    def pages(
-        self, kind: str, template: str | None = None, everyone: bool = False
-    ) -> list[dict[str, Any]]:
-        """Pages of a kind (``held``, ``released`` or ``quarantine``), oldest first, each with
-        url, template, reason, path (and owner); held and released pages of this store's owner
-        only, unless ``everyone``."""
-        folders = (
-            [self._folder(kind, template)] if template else sorted((self.root / kind).glob("*"))
-        )
-        out = []
-        for folder in folders:
-            for meta_path in folder.glob("*.json"):
-                html_path = meta_path.with_suffix(".html")
-                if not html_path.exists():
-                    continue  # killed between the two writes: the page is written first, so no loss
-                try:
-                    meta = json.loads(meta_path.read_text("utf-8"))
-                except (ValueError, OSError):
-                    continue  # removed meanwhile (by its owner), or not whole
-                if not isinstance(meta, dict):
-                    continue
-                if self.owner and kind in OWNED and not everyone:
-                    if meta.get("owner") != self.owner:
-                        continue  # another crawl's page (or one to adopt: Runtime._adopt)
-                meta["path"] = str(html_path)
-                out.append(meta)
-        return sorted(out, key=lambda m: m.get("time", 0))
-
-    def html(self, meta: dict[str, Any]) -> str:
-        return Path(meta["path"]).read_text("utf-8")
-
-    def templates(self, kind: str) -> list[str]:
-        return sorted({m["template"] for m in self.pages(kind)})
 
 
 class Runtime:
@@ -234,10 +106,9 @@ class Runtime:
         # ``owner``: this crawl's name (the same across resumes of one job); its held and
         # released pages are its own, and it adopts those of crawls that are no longer alive
         self.owner = owner
-        self._owner_fd: int | None = None
-        if owner:
-            self._owner_fd = self._claim(owner)
         self.store = PageStore(self.state, owner)
+        if owner:
+            self.store.claim()
         self.fixtures_dir = Path(fixtures_dir) if fixtures_dir else None
         self.schema = load_schema(schema) if isinstance(schema, str) else schema
         self.settings = settings or RuntimeSettings()
@@ -254,9 +125,9 @@ class Runtime:
         self._fixtures: list[Fixture] | None = None
         self.confirm_items = confirm_items
         if owner:
-            self._adopt()
+            self.stats["adopted"] += self.store.adopt()
         if confirm_items:
-            self._recover()
+            self.stats["recovered"] += self.store.recover()
         self._suspect: dict[str, int | None] = {}  # value drift: template -> version that showed it
         self._attempted: dict[str, int] = {}  # held pages at the last regeneration attempt
         # with ``background``, regeneration runs in its own thread: pages of the template being
@@ -304,7 +175,7 @@ class Runtime:
                 return pending
         if name is None and not item_page:
             self.stats["navigation"] += 1
-            return PageOutcome(url, None, "skipped")
+            return PageOutcome(url, None, PageStatus.SKIPPED)
         if name is None:
             return self._quarantine(
                 page,
@@ -321,7 +192,7 @@ class Runtime:
             outcome = self._hold(page, name, "template is being regenerated after value drift", [])
             return self._maybe_regenerate(name, outcome)
         outcome = self._evaluate(page, name, links=links)
-        if outcome.status == "held":
+        if outcome.status == PageStatus.HELD:
             return self._maybe_regenerate(name, outcome)
         return outcome
 
@@ -366,33 +237,39 @@ class Runtime:
             if hold:
                 # a copy of this URL held or quarantined earlier (e.g. its static HTML) is done
                 # once this item is out: with ``confirm_items`` it waits in released/ until then
-                for kind in ("held", "quarantine"):
+                for kind in (HELD, QUARANTINE):
                     if self.store.has(kind, template, page.url):
                         if self.confirm_items:
-                            self.store.put("released", template, page.url, page.source, "parsed")
+                            self.store.put(RELEASED, template, page.url, page.source, "parsed")
                         self.store.remove(kind, template, page.url)
             return PageOutcome(
-                page.url, template, "ok", result.item, result.parser_version, [], events
+                page.url, template, PageStatus.OK, result.item, result.parser_version, [], events
             )
         reasons = result.errors + [str(e) for e in suspicious]
         if not hold:
             return PageOutcome(
-                page.url, template, "failed", result.item, result.parser_version, reasons, events
+                page.url,
+                template,
+                PageStatus.FAILED,
+                result.item,
+                result.parser_version,
+                reasons,
+                events,
             )
         return self._hold(page, template, "; ".join(reasons)[:500], events)
 
     def _hold(
         self, page: Page, template: str, reason: str, events: list[DriftEvent]
     ) -> PageOutcome:
-        self.store.put("held", template, page.url, page.source, reason)
+        self.store.put(HELD, template, page.url, page.source, reason)
         self.stats["held"] += 1
-        return PageOutcome(page.url, template, "held", errors=[reason], events=events)
+        return PageOutcome(page.url, template, PageStatus.HELD, errors=[reason], events=events)
 
     def _quarantine(self, page: Page, template: str, reason: str) -> PageOutcome:
-        self.store.put("quarantine", template, page.url, page.source, reason)
+        self.store.put(QUARANTINE, template, page.url, page.source, reason)
         self.stats["quarantined"] += 1
         self.log(f"quarantined {page.url}: {reason}")
-        return PageOutcome(page.url, template, "quarantined", errors=[reason])
+        return PageOutcome(page.url, template, PageStatus.QUARANTINED, errors=[reason])
 
     def _baseline(self, template: str) -> None:
         if template in self._baselined:
@@ -417,7 +294,7 @@ class Runtime:
     def _maybe_regenerate(self, template: str, outcome: PageOutcome) -> PageOutcome:
         """Regenerate once enough pages are held; after a failed attempt, again only when the
         number of held pages has doubled (new pages may bring the labels that were missing)."""
-        count = len(self.store.pages("held", template))
+        count = len(self.store.pages(HELD, template))
         last = self._attempted.get(template)
         if count >= self.settings.regen_samples and (last is None or count >= 2 * last):
             self._attempted[template] = count
@@ -430,7 +307,7 @@ class Runtime:
                     )
                 return outcome
             outcome.released = self.regenerate(template)
-            if not self.store.pages("held", template):
+            if not self.store.pages(HELD, template):
                 self._attempted.pop(template, None)
         return outcome
 
@@ -447,10 +324,10 @@ class Runtime:
             with self._lock:
                 del self._regenerating[template]
                 try:
-                    released += self._retry_held(template, self.store.pages("held", template))[0]
+                    released += self._retry_held(template, self.store.pages(HELD, template))[0]
                 except StorageError as exc:
                     self._storage_failed(exc)
-                if not self.store.pages("held", template):
+                if not self.store.pages(HELD, template):
                     self._attempted.pop(template, None)
                 self.released.extend(released)
 
@@ -501,7 +378,7 @@ class Runtime:
         pages there are) and quarantine what still fails."""
         self.wait()
         out = self.take_released()
-        for template in self.store.templates("held"):
+        for template in self.store.templates(HELD):
             out += self.regenerate(template, final=True)
         return out
 
@@ -510,7 +387,7 @@ class Runtime:
         with self.registry.lease(template, self.settings.lease_ttl) as lease:
             if lease is None:
                 return self._wait_for_other(template)
-            held = self.store.pages("held", template)
+            held = self.store.pages(HELD, template)
             if not held:
                 return []
             self.registry.refresh()
@@ -537,21 +414,21 @@ class Runtime:
             if published is None and not final and len(still) < self.settings.max_held:
                 return released  # keep holding: more pages may bring the labels repair needs
             with self._lock:
-                return released + self._release(template, still, published is not None)
+                return released + self._release(template, still)
 
     def _retry_held(
-        self, template: str, held: list[dict[str, Any]]
-    ) -> tuple[list[PageOutcome], list[dict[str, Any]]]:
+        self, template: str, held: list[HeldPage]
+    ) -> tuple[list[PageOutcome], list[HeldPage]]:
         """Held pages parsed again with the active version: the outcomes of those released, and
         the pages that still fail (they stay held). The caller holds the lock."""
         released, still = [], []
-        for meta in held:
-            trial = self._evaluate(Page(self.store.html(meta), meta["url"]), template, hold=False)
-            if trial.status == "ok":
-                self._released(template, meta)
+        for one in held:
+            trial = self._evaluate(Page(one.html(), one.url), template, hold=False)
+            if trial.status == PageStatus.OK:
+                self._released(template, one)
                 released.append(trial)
             else:
-                still.append(meta)
+                still.append(one)
         return released, still
 
     def _wait_for_other(self, template: str) -> list[PageOutcome]:
@@ -580,150 +457,55 @@ class Runtime:
         except RegistryError:
             return None
 
-    def _release(self, template: str, held: list[dict[str, Any]], fresh: bool) -> list[PageOutcome]:
+    def _release(self, template: str, held: list[HeldPage]) -> list[PageOutcome]:
+        """After a regeneration (published or given up): the held pages parsed with the active
+        version, each released (ok) or quarantined with its reason."""
         out = []
         self.monitor.reset(template)
         self._seen[template] = 0
         self._suspect.pop(template, None)
-        for meta in held:
-            page = Page(self.store.html(meta), meta["url"])
+        for one in held:
+            page = Page(one.html(), one.url)
             outcome = self._evaluate(page, template, hold=False)
-            if outcome.status == "ok":
-                self._released(template, meta)
+            if outcome.status == PageStatus.OK:
+                self._released(template, one)
             else:
                 outcome = self._quarantine(
                     page,
                     template,
-                    meta.get("reason", "") + " | after regeneration: " + "; ".join(outcome.errors),
+                    one.reason + " | after regeneration: " + "; ".join(outcome.errors),
                 )
-                self.store.remove("held", template, meta["url"])
+                self.store.remove(HELD, template, one.url)
             out.append(outcome)
         return out
 
-    def _released(self, template: str, meta: dict[str, Any]) -> None:
+    def _released(self, template: str, held: HeldPage) -> None:
         """A held page parsed fine: with ``confirm`` it waits in ``released/`` until its item is
         confirmed written (:meth:`confirm`), so a crash in between re-releases it at restart."""
         self.stats["released"] += 1
         if self.confirm_items:
-            self.store.put("released", template, meta["url"], self.store.html(meta), "released")
-        self.store.remove("held", template, meta["url"])
+            self.store.put(RELEASED, template, held.url, held.html(), "released")
+        self.store.remove(HELD, template, held.url)
 
     def confirm(self, template: str, url: str) -> None:
         """The item of ``url`` is safely out (e.g. Scrapy's item_scraped): forget its page."""
         if self.confirm_items:
-            self.store.remove("released", template, url)
+            self.store.remove(RELEASED, template, url)
 
-    def _owners(self) -> Path:
-        return self.state / "owners"
-
-    def _claim(self, owner: str) -> int:
-        """Hold ``owners/<owner>.lock`` for the life of this runtime: other crawls see it alive."""
-        import fcntl
-
-        folder = self._owners()
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{_key(owner)}.lock"
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise StorageError(exc.filename or folder, exc.strerror or str(exc)) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise BadInput(
-                f"{owner}: another crawl of this job is running (lock {path} is held)"
-            ) from None
-        return fd
-
-    def _alive(self, owner: str | None) -> bool:
-        """Whether the crawl ``owner`` runs now (it holds its lock file)."""
-        import fcntl
-
-        if not owner:
-            return False
-        if owner == self.owner:
-            return True
-        path = self._owners() / f"{_key(owner)}.lock"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)  # closing drops the lock we may have taken
-        return False
-
-    def _adopt(self) -> None:
-        """Held and released pages of crawls no longer alive (killed without a JOBDIR to resume
-        them, or written without an owner) become this crawl's held pages: nobody else would
-        ever release them. One crawl adopts at a time (a lock), so no page is adopted twice."""
-        import fcntl
-
-        path = self._owners() / ".adopt.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            for kind in OWNED:
-                for meta in self.store.pages(kind, everyone=True):
-                    theirs = meta.get("owner")
-                    if theirs == self.owner or self._alive(theirs):
-                        continue
-                    reason = meta.get("reason", "") if kind == "held" else "adopted after a crash"
-                    self.store.put(
-                        "held", meta["template"], meta["url"], self.store.html(meta), reason
-                    )
-                    self.store.remove(kind, meta["template"], meta["url"], owner=theirs or "")
-                    self.stats["adopted"] += 1
-        finally:
-            os.close(fd)
-
-    def _recover(self) -> None:
-        """After a crash: released pages whose items were never confirmed are held again."""
-        for meta in self.store.pages("released"):
-            self.store.put(
-                "held",
-                meta["template"],
-                meta["url"],
-                self.store.html(meta),
-                "recovered after a restart",
-            )
-            self.store.remove("released", meta["template"], meta["url"])
-            self.stats["recovered"] += 1
-
-    def _run_tiers(self, template: str, held: list[dict[str, Any]], lease: Lease) -> int | None:
-        from crawler.compiler import compile_fixtures
-        from crawler.compiler.labels import (
-            context_labels,
-            field_contexts,
-            history_labels,
-            merge_labels,
-            structured_labels,
-        )
+    def _run_tiers(self, template: str, held: list[HeldPage], lease: Lease) -> int | None:
+        """Label the held pages, then run the tier policy on them (the lease renewed before
+        each tier); the version published, or None."""
+        from crawler.compiler.tiers import run_tiers, tiers_for
 
         schema = self._schema_for(template)
         old_fixtures = self.fixtures(template)
-        contexts = field_contexts(((f.page(), f.expected) for f in old_fixtures), schema)
-        samples: list[Fixture] = []
-        from_history = 0
-        for meta in held:
-            html = self.store.html(meta)
-            page = Page(html, meta["url"])
-            known = history_labels(page, self.history.get(meta["url"]), schema)
-            from_history += bool(known)
-            labels = merge_labels(
-                known, context_labels(page, contexts, schema), structured_labels(page, schema)
-            )
-            if labels:
-                samples.append(_held_fixture(template, meta, schema, labels, html))
+        samples, from_history = self._labelled(held, schema, old_fixtures)
         required = set(schema.required)
         usable = [s for s in samples if required & set(s.expected) or len(s.expected) >= 2]
         baseline = self.monitor.stats(template).baseline
         usual = required | {n for n, rate in baseline.items() if rate >= 0.8}
         missing = usual - {k for s in usable for k in s.expected}
+        llm = self._llm_configured()
         if len(usable) < min(2, len(held)) or missing:
             why = (
                 f"labels miss {', '.join(sorted(missing))}"
@@ -732,7 +514,7 @@ class Runtime:
             )
             self.log(f"[{template}] not enough labels to regenerate without an LLM ({why})")
             usable = []
-            if self._llm_configured() is None:
+            if llm is None:
                 return None
         reference = (
             reference_fingerprint(fingerprint(s.page()) for s in usable) if usable else frozenset()
@@ -743,61 +525,78 @@ class Runtime:
             if reference
             and similarity(fingerprint(f.page()), reference) >= self.settings.layout_threshold
         ]
-        tier = "repair" if from_history else "induce"
-        reason = f"regenerated after drift on {len(held)} held pages"
-        gen = self.settings.generator
-        result = None
-        if not self._renew(lease):
-            return None
-        if usable and gen in ("auto", "repair", "induce"):
-            result = compile_fixtures(
-                usable + current,
-                schema,
-                self.registry,
-                template,
-                "induce",
-                reason,
-                progress=self.log,
-                partial=True,
-            )
-            if result.published:
-                self._relabel_generator(template, tier)
-        if (
-            (result is None or not result.published)
-            and gen in ("auto", "llm")
-            and self._llm_configured() is not None
-        ):
+        tiers = [
+            t for t in tiers_for(self.settings.generator, from_history > 0) if t != "llm" or llm
+        ]
+        lost: list[str] = []
+
+        def renew(tier: str) -> bool:
             if not self._renew(lease):
-                return None
-            basis = usable + current or self._llm_labelled(
+                lost.append(tier)
+                return False
+            return True
+
+        result = run_tiers(
+            usable + current,
+            schema,
+            self.registry,
+            template,
+            tiers,
+            f"regenerated after drift on {len(held)} held pages",
+            progress=self.log,
+            llm_generator=llm,
+            partial=True,
+            before_tier=renew,
+            llm_fixtures=lambda: self._llm_labelled(
                 template, held[:LLM_LABEL_PAGES], schema, samples
-            )
-            result = compile_fixtures(
-                basis,
-                schema,
-                self.registry,
-                template,
-                "llm",
-                reason,
-                progress=self.log,
-                llm_generator=self._llm_configured(),
-                partial=True,
-            )
-            self.stats["llm_calls"] += result.llm_calls
-            self.stats["llm_tokens"] += result.llm_tokens
-            self.stats["llm_cost_micro"] += int(result.llm_cost * 1e6)
-        if result is not None and result.published:
-            tier = "llm" if result.generator and result.generator.startswith("llm") else tier
+            ),
+        )
+        if lost:
+            return None
+        self.stats["llm_calls"] += result.llm_calls
+        self.stats["llm_tokens"] += result.llm_tokens
+        self.stats["llm_cost_micro"] += int(result.llm_cost * 1e6)
+        if result.published:
+            tier = "llm" if (result.generator or "").startswith("llm") else str(result.generator)
             self.stats[f"regenerated/{tier}"] += 1
             self.log(f"[{template}] published v{result.version} by {tier}")
             self._save_fixtures(template, usable, schema)
             return result.version
         self.stats["regeneration_failed"] += 1
-        if result is not None:
+        if result.report or result.notes:
             self.log(
                 f"[{template}] regeneration failed: {'; '.join((result.report + result.notes)[:5])}"
             )
         return None
+
+    def _labelled(
+        self, held: list[HeldPage], schema: Schema, old_fixtures: list[Fixture]
+    ) -> tuple[list[Fixture], int]:
+        """The held pages the cheap labellers could label, as partial fixtures — from the last
+        good item of the same URL, the label text that stood beside each value in the old
+        layout, and the page's structured data — and how many had history labels."""
+        from crawler.compiler.labels import (
+            context_labels,
+            field_contexts,
+            history_labels,
+            merge_labels,
+            structured_labels,
+        )
+
+        contexts = field_contexts(((f.page(), f.expected) for f in old_fixtures), schema)
+        samples: list[Fixture] = []
+        from_history = 0
+        for one in held:
+            html = one.html()
+            page = Page(html, one.url)
+            known = history_labels(page, self.history.get(one.url), schema)
+            from_history += bool(known)
+            labels = merge_labels(
+                known, context_labels(page, contexts, schema), structured_labels(page, schema)
+            )
+            if labels:
+                samples.append(one.fixture(schema, labels, html))
+        return samples, from_history
 
     def _renew(self, lease: Lease) -> bool:
         """Renew the regeneration lease before a tier; False (said once) when it was lost."""
@@ -811,7 +610,7 @@ class Runtime:
         return False
 
     def _llm_labelled(
-        self, template: str, held: list[dict[str, Any]], schema: Schema, samples: list[Fixture]
+        self, template: str, held: list[HeldPage], schema: Schema, samples: list[Fixture]
     ) -> list[Fixture]:
         """Held pages labelled by the LLM (grounded values only), merged with what the cheap
         labellers knew; the LLM then writes the parser against these labels."""
@@ -820,37 +619,26 @@ class Runtime:
         gen = self._llm_configured()
         known = {s.url: s.expected for s in samples}
         out = []
-        for meta in held:
-            html = self.store.html(meta)
+        for one in held:
+            html = one.html()
             before = gen.label_usage.calls
             try:
-                labels = gen.label(Page(html, meta["url"]), schema)
+                labels = gen.label(Page(html, one.url), schema)
             except CompileError as exc:  # the model is unreachable or the budget is spent
                 self.log(f"[{template}] LLM labelling stopped: {exc}")
                 labels = {}
             finally:
                 self.stats["llm_calls"] += gen.label_usage.calls - before
-            labels = {**labels, **known.get(meta["url"], {})}
-            out.append(_held_fixture(template, meta, schema, labels, html))
+            labels = {**labels, **known.get(one.url, {})}
+            out.append(one.fixture(schema, labels, html))
         return out
-
-    def _relabel_generator(self, template: str, tier: str) -> None:
-        """Record that the published version came from repair (history labels) or induce."""
-        if tier == "induce":
-            return
-        info = self.registry.info(template)
-        versions = dict(info.data.get("versions", {}))
-        active = str(info.active)
-        if active in versions:
-            versions[active] = dict(versions[active], generator=tier)
-            self.registry.update(template, versions=versions)
 
     def _save_fixtures(self, template: str, samples: list[Fixture], schema: Schema) -> None:
         """Keep the labelled pages of the new layout as fixtures of the template (for review)."""
         if self.fixtures_dir is None:
             return
         for sample in samples[:3]:
-            case = self.fixtures_dir / template / f"regen-{_key(sample.url)[:10]}"
+            case = self.fixtures_dir / template / f"regen-{page_key(sample.url)[:10]}"
             if not case.exists():
                 sample.meta = {"source": "regeneration"}
                 sample.save(case, schema.name)
@@ -895,66 +683,29 @@ class Runtime:
 
     def _new_template(self, page: Page) -> str | None:
         """A page no template fits: compile a template for it from fixtures that match it, if any."""
-        from crawler.compiler import compile_fixtures
-
-        fixtures = self.fixtures()
-        if not fixtures:
-            return None
-        tokens = fingerprint(page)
-        groups: dict[str, list[Fixture]] = {}
-        for f in fixtures:
-            groups.setdefault(f.template, []).append(f)
-        best, score = None, 0.0
-        for template, cases in groups.items():
-            if template in self.registry.templates():
-                continue
-            if cases[0].url and site_of(cases[0].url) != site_of(page.url):
-                continue
-            ref = reference_fingerprint(fingerprint(c.page()) for c in cases)
-            value = similarity(tokens, ref)
-            if value > score:
-                best, score = template, value
-        if best is None or score < self.settings.layout_threshold:
-            return None
-        self.registry.refresh()  # another process may have compiled it a moment ago
-        if best in self.registry.templates():
-            return best
-        schema = self.schema or load_schema(
-            next((f.schema for f in groups[best] if f.schema), "") or "product"
-        )
-        self.log(
-            f"[{best}] new template met at {page.url}: compiling from {len(groups[best])} fixtures"
-        )
-        result = compile_fixtures(
-            groups[best],
-            schema,
+        found = compile_from_fixtures(
+            page,
+            self.fixtures(),
             self.registry,
-            best,
-            self.settings.generator if self.settings.generator != "repair" else "auto",
-            "new template met during a crawl",
-            progress=self.log,
-            llm_generator=self._llm_configured(),
+            self.schema,
+            self.settings.generator,
+            self.settings.layout_threshold,
+            self._llm_configured(),
+            self.log,
         )
-        if not result.published:
-            self.log(f"[{best}] could not compile: {'; '.join(result.report[:3])}")
+        if found is None:
             return None
-        self.stats["compiled"] += 1
-        return best
+        template, compiled = found
+        self.stats["compiled"] += compiled
+        return template
 
     def _new_from_labels(self, page: Page, item_page: bool = False) -> PageOutcome | None:
-        """A page of a site with no template yet that states an item of the schema in
-        structured data — or, with an LLM configured, that the crawl says is an item page: hold
-        it under ``<site>/<schema>``; with enough such pages, that template is compiled from
+        """A page of a site with no template yet that says it holds an item (:func:`held_template`):
+        held under ``<site>/<schema>``; with enough such pages, that template is compiled from
         their structured-data labels, or from labels the LLM gives (grounded in the page)."""
-        if self.schema is None:
+        template = held_template(page, self.schema, item_page, self._llm_configured() is not None)
+        if template is None:
             return None
-        from crawler.compiler.labels import structured_labels
-
-        labels = structured_labels(page, self.schema)
-        stated = bool(labels) and set(self.schema.required) <= set(labels)
-        if not stated and not (item_page and self._llm_configured() is not None):
-            return None
-        template = f"{site_of(page.url) or 'unknown'}/{self.schema.name}"
         outcome = self._hold(
             page, template, "new template: waiting for enough pages to compile it", []
         )
@@ -965,6 +716,4 @@ class Runtime:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         self.history.close()
-        if self._owner_fd is not None:
-            os.close(self._owner_fd)  # drops the lock: this crawl's pages may be adopted now
-            self._owner_fd = None
+        self.store.close()  # drops the owner's lock: this crawl's pages may be adopted now

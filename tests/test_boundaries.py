@@ -394,9 +394,9 @@ def test_a_lone_surrogate_in_json_ld_or_an_error_holds_the_page_never_loses_it(
         assert good.status == "ok" and good.item == {"name": "Oak Desk", "sku": "SKU-1"}
         assert value.status == "held" and error.status == "held"
         assert "lone surrogate '\\ud800'" in value.errors[0]
-        held = {m["url"]: m for m in runtime.store.pages("held", T)}
+        held = {m.url: m for m in runtime.store.pages("held", T)}
         assert set(held) == {"http://shop.test/p/2.html", "http://shop.test/p/3.html"}
-        assert held["http://shop.test/p/3.html"]["reason"] == "ValueError: Oak \\ud800 Desk"
+        assert held["http://shop.test/p/3.html"].reason == "ValueError: Oak \\ud800 Desk"
         assert runtime.history.get("http://shop.test/p/1.html") == good.item
         assert runtime.history.get("http://shop.test/p/2.html") is None
     finally:

@@ -75,7 +75,7 @@ def test_llm_down_pages_quarantined_then_replay_recovers(tmp_path: Path) -> None
     for i in range(40, 50):
         runtime.process(product_page(i, "b"), url(i))  # the crawl goes on: no exception
     runtime.flush()
-    quarantined = sorted(m["url"] for m in runtime.store.pages("quarantine"))
+    quarantined = sorted(m.url for m in runtime.store.pages("quarantine"))
     assert quarantined == sorted(url(i) for i in range(40, 50))
     assert runtime.store.pages("held") == []
     assert Registry(tmp_path / "reg").info(T).active == 1, (
@@ -186,7 +186,7 @@ def test_new_item_page_without_any_labeller_is_quarantined_with_what_to_do(tmp_p
     outcome = runtime.process(product_page(1), url(1), item_page=True)
     assert outcome.status == "quarantined"
     (meta,) = runtime.store.pages("quarantine")
-    assert "scrapec fixture save" in meta["reason"] and "SCRAPEC_LLM_MODEL" in meta["reason"]
+    assert "scrapec fixture save" in meta.reason and "SCRAPEC_LLM_MODEL" in meta.reason
     assert runtime.process(product_page(2), url(2)).status == "skipped", "navigation"
     runtime.close()
 
@@ -356,16 +356,15 @@ def test_crawls_sharing_a_registry_never_touch_each_others_held_pages(tmp_path: 
     # A holds page 7 (its template is being regenerated); B parses the same URL fine
     a._hold(Page(product_page(7), url(7)), T, "template is being regenerated", [])
     assert b.process(product_page(7), url(7)).status == "ok"
-    assert [m["url"] for m in a.store.pages("held")] == [url(7)], "B left A's page alone"
+    assert [m.url for m in a.store.pages("held")] == [url(7)], "B left A's page alone"
     assert b.store.pages("held") == [] and b.regenerate(T) == [], "B does not take A's pages"
-    assert [m["url"] for m in a.store.pages("held")] == [url(7)]
+    assert [m.url for m in a.store.pages("held")] == [url(7)]
     b.close()
     # A dies without confirming: a new crawl adopts its page, once
-    os.close(a._owner_fd or -1)
-    a._owner_fd = None
+    a.store.close()
     c = Runtime(tmp_path / "reg", fixtures_dir=fixtures, confirm_items=True, owner="job:c")
     d = Runtime(tmp_path / "reg", fixtures_dir=fixtures, confirm_items=True, owner="job:d")
-    assert [m["url"] for m in c.store.pages("held")] == [url(7)] and c.stats["adopted"] == 1
+    assert [m.url for m in c.store.pages("held")] == [url(7)] and c.stats["adopted"] == 1
     assert d.store.pages("held") == [], "adopted once, not by every crawl"
     assert PageStore(tmp_path / "reg" / ".state").pages("held") == c.store.pages("held")
     c.close()
@@ -389,7 +388,7 @@ def test_a_full_disk_raises_storage_error_naming_the_file(tmp_path: Path) -> Non
             for i in range(100):
                 store.put("held", "t", url(i), "x" * 8000, "why")
         assert str(state / "held" / "t") in str(caught.value)
-        assert all(Path(m["path"]).stat().st_size == 8000 for m in store.pages("held"))
+        assert all(m.path.stat().st_size == 8000 for m in store.pages("held"))
         with pytest.raises(StorageError, match="history.sqlite"):
             history = History(state / "history.sqlite")
             for i in range(1000):
@@ -423,7 +422,7 @@ def test_a_hung_regeneration_elsewhere_is_waited_for_a_bounded_time(tmp_path: Pa
         assert time.monotonic() - start < 5.0
     assert runtime.stats["regeneration_waits_expired"] == 1
     assert any("WARNING" in line and "regeneration lease" in line for line in said)
-    assert sorted(m["url"] for m in runtime.store.pages("held")) == [url(i) for i in (40, 41, 42)]
+    assert sorted(m.url for m in runtime.store.pages("held")) == [url(i) for i in (40, 41, 42)]
     runtime.close()
 
 

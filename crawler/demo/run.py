@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
 def _quarantined(registry: Path) -> set[str]:
     from crawler.runtime import PageStore
 
-    return {m["url"] for m in PageStore(registry / ".state").pages("quarantine")}
+    return {m.url for m in PageStore(registry / ".state").pages("quarantine")}
 
 
 if __name__ == "__main__":
