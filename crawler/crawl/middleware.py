@@ -289,7 +289,7 @@ class ScrapecSpiderMiddleware:
             pass
 
     # -- the journal (JOBDIR): a response is done once its item is written, or its page held or
-    # quarantined, and the requests it yielded are journaled (crawler.crawl.runtime.Ledger)
+    # quarantined, and the requests it yielded are journaled (crawler.crawl.glue.Ledger)
 
     def _key(self, response: Response) -> str | None:
         key = response.meta.get(KEY_META) if self.ledger.journaled else None
