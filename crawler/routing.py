@@ -1,9 +1,10 @@
 """Routing a page to its template: learned URL patterns and a layout fingerprint.
 
 The layout fingerprint of a page is the set of class names and ids of its upper levels, read by
-XPath over the parsed tree, so it costs a fraction of the HTML parse. Two pages of one template share most tokens; pages of different sites share few. The
-similarity of a page to a template is the Jaccard index of its tokens and the template's
-reference tokens (the tokens present on most of the template's sample pages).
+XPath over the parsed tree, so it costs a fraction of the HTML parse. Two pages of one template
+share most tokens; pages of different sites share few. The similarity of a page to a template is
+the Jaccard index of its tokens and the template's reference tokens (the tokens present on most
+of the template's sample pages).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ __all__ = [
     "reference_fingerprint",
     "similarity",
     "site_of",
+    "url_key",
 ]
 
-_VOLATILE = re.compile(r"\d{3,}|[0-9a-f]{8,}")  # ids and hashes that differ page to page
+_ID_OR_HASH = re.compile(r"\d{3,}|[0-9a-f]{8,}")  # a number or hash in a name: differs page to page
 LAYOUT_DEPTH = 7  # elements deeper than this are content (reviews, lists), not layout
 _CLASSES = etree.XPath(
     " | ".join("/*" * d + "/@class" for d in range(1, LAYOUT_DEPTH + 1)), smart_strings=False
@@ -53,10 +55,10 @@ def fingerprint(page: Any) -> frozenset[str]:
     tokens: set[str] = set()
     for value in set(cast(list[str], _CLASSES(root))):
         for name in value.split():
-            if not _VOLATILE.search(name):
+            if not _ID_OR_HASH.search(name):
                 tokens.add("." + name)
     for value in cast(list[str], _IDS(root)):
-        if value and not _VOLATILE.search(value):
+        if value and not _ID_OR_HASH.search(value):
             tokens.add("#" + value)
     return frozenset(tokens)
 
@@ -109,7 +111,7 @@ def learn_url_pattern(urls: Sequence[str]) -> str | None:
         if len(set(column)) == 1 and not (len(paths) > 1 and column[0].isdigit()):
             tail.append(
                 re.escape(column[0])
-                if len(paths) > 1 or not _VOLATILE.search(column[0])
+                if len(paths) > 1 or not _ID_OR_HASH.search(column[0])
                 else _shape(column)
             )
         else:

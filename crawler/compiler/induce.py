@@ -42,7 +42,8 @@ __all__ = ["FieldResult", "Induction", "Rule", "induce", "render_parser"]
 
 _SKIP_TAGS = {"script", "style", "noscript", "head", "title"}
 _ATTRS = ("content", "href", "src", "title", "alt", "value", "datetime", "data-src")
-_VOLATILE = re.compile(r"\d{4,}|[0-9a-f]{10,}|^\d+$")
+# an id or class a framework generated (a long number, a hash, digits only): no anchor
+_GENERATED_NAME = re.compile(r"\d{4,}|[0-9a-f]{10,}|^\d+$")
 MAX_NODES = 12  # value nodes per sample page used to propose selectors
 MAX_TEXT = 600  # longest element text considered as a whole-element value
 
@@ -433,14 +434,15 @@ def _prefer(hits: list[_Hit]) -> list[_Hit]:
 # Proposing selectors
 
 
-def _slug(value: str) -> str:
+def _lower_alnum(value: str) -> str:
+    """Lower-case letters and digits only: ``"Brand-ACME 2"`` → ``"brandacme2"``."""
     return re.sub(r"[^a-z0-9]", "", value.lower())
 
 
 def _holds(name: str, avoid: frozenset[str]) -> bool:
     """Whether an id or class holds a value of the samples (``product-SKU-002``, ``brand-acme``):
     such a name changes from page to page, so it is no anchor."""
-    slug = _slug(name)
+    slug = _lower_alnum(name)
     return slug in avoid or any(len(v) >= 3 and v in slug for v in avoid)
 
 
@@ -452,14 +454,16 @@ def _anchors(el: Any, avoid: frozenset[str] = frozenset()) -> list[tuple[str, fl
     tag = _tag(el)
     out: list[tuple[str, float]] = []
     ident = el.get("id")
-    if ident and not _VOLATILE.search(ident) and len(ident) < 60 and not _holds(ident, avoid):
+    if ident and not _GENERATED_NAME.search(ident) and len(ident) < 60 and not _holds(ident, avoid):
         out.append((f"id({_literal(ident)})", 1.0))
     for attr in ("itemprop", "property", "name"):
         value = el.get(attr)
         if value and len(value) < 60 and not _holds(value, avoid):
             out.append((f"//{tag}[@{attr}={_literal(value)}]", 1.0))
     classes = (el.get("class") or "").split()
-    good = [c for c in classes if not _VOLATILE.search(c) and len(c) < 50 and not _holds(c, avoid)]
+    good = [
+        c for c in classes if not _GENERATED_NAME.search(c) and len(c) < 50 and not _holds(c, avoid)
+    ]
     if good:
         if len(good) == len(classes) and not any(_holds(c, avoid) for c in classes):
             # several classes: one of them may be a state ("in-stock"), so the full set costs more
@@ -523,7 +527,7 @@ class _Labels:
     def __init__(self, avoid: set[str | None], indexes: Sequence[_PageIndex]) -> None:
         self.avoid = avoid
         self.indexes = indexes
-        self.slugs = frozenset(_slug(v) for v in avoid if v)
+        self.slugs = frozenset(_lower_alnum(v) for v in avoid if v)
         self.required_on: Sequence[_PageIndex] = ()  # pages that show the field: each has its label
         self.field_words: tuple[str, ...] = ()  # the field's name in words: "date", "posted"
         self.many = (
@@ -551,7 +555,7 @@ class _Labels:
     def affinity(self, label: str) -> float:
         """A cost bonus for a label that names the field ("Director:" for ``director``): of two
         labels beside the same value, the one that says what the field is."""
-        slug = _slug(label)
+        slug = _lower_alnum(label)
         if not slug:
             return 0.0
         for word in self.field_words:

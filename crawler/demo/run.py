@@ -42,7 +42,6 @@ class FlippingSite(DemoSite):
         super().__init__(**kwargs)
         self.flip_after = flip_after
         self.products_served = 0
-        self.flipped_at: float | None = None
         self.after_flip: set[str] = set()
         self._lock = threading.Lock()
 
@@ -56,7 +55,6 @@ class FlippingSite(DemoSite):
                     and self.products_served > self.flip_after
                 ):
                     self.redesign = True
-                    self.flipped_at = time.time()
                     print(
                         f"  >>> redesign of shop.demo switched on after {self.flip_after} product pages",
                         flush=True,
