@@ -50,6 +50,7 @@ from crawler.exceptions import BadInput, BudgetExhausted, CompileError
 from crawler.fixtures import Fixture
 from crawler.gate import GateReport, run_gate
 from crawler.parsing import Page, number
+from crawler.problems import Problem, ProblemKind
 from crawler.schemas import Schema
 
 __all__ = [
@@ -403,7 +404,8 @@ class LLMGenerator:
                 return LLMOutcome(None, report, usage, attempts, stop.reason)
             source = extract_code(answer.content)
             if source is None:
-                problems = ["the answer has no ```python code block defining parse(page)"]
+                no_code = "the answer has no ```python code block defining parse(page)"
+                problems: list[str] = [Problem.of(ProblemKind.POLICY, None, no_code)]
             else:
                 report = run_gate(source, fixtures, schema, template)
                 if report.passed:
