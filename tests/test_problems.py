@@ -12,18 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import write_fixtures
+from conftest import product_page, write_fixtures
 
 import crawler.problems
 from crawler import checks
 from crawler.checks import PageText, grounded_fields, grounding_errors
+from crawler.compiler import compile_template
 from crawler.compiler.llm import ground_item
 from crawler.drift import DriftMonitor
 from crawler.exceptions import ParserFailed
+from crawler.extract import Extractor
 from crawler.fixtures import load_fixtures
 from crawler.gate import CaseResult, GateReport, run_gate
 from crawler.parsing import Page
 from crawler.problems import Problem, ProblemKind, as_problem, parser_failure
+from crawler.registry import Registry
 from crawler.schemas import load_schema
 from crawler.workers import WorkerPool
 
@@ -227,3 +230,20 @@ def test_the_gate_keeps_kinds_for_the_next_attempt(tmp_path: Path, pool: WorkerP
     assert as_problem(failed).kind is ProblemKind.EXCEPTION
     refused = run_gate("import os\n\ndef parse(page):\n    return {}\n", fixtures, schema, T)
     assert refused.policy_error is not None and refused.lines()[0].startswith("policy: ")
+
+
+def test_extraction_errors_are_problems_in_both_paths(tmp_path: Path, pool: WorkerPool) -> None:
+    fixtures = write_fixtures(tmp_path / "fx", T, range(1, 4))
+    compile_template(fixtures, "product", tmp_path / "reg", generator="induce", progress=None)
+    registry = Registry(tmp_path / "reg")
+    moved = product_page(42, "b")  # the layout moved: the required name is not found
+    for extractor in (Extractor(registry, pool=pool), Extractor(registry, in_process=True)):
+        result = extractor.extract_html(moved, "http://shop.test/p/42.html")
+        assert not result.valid and result.errors, result
+        missing = [e for e in result.errors if isinstance(e, Problem) and e.field == "name"]
+        assert [e.kind for e in missing] == [ProblemKind.MISSING], result.errors
+        line = json.loads(result.to_json())
+        assert line["errors"] == [str(e) for e in result.errors]
+        unrouted = extractor.extract_html("<p>?</p>", "http://elsewhere.test/")
+        (problem,) = unrouted.errors
+        assert isinstance(problem, Problem) and problem.kind is ProblemKind.NO_TEMPLATE
