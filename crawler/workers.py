@@ -329,17 +329,15 @@ class WorkerPool:
                 got = _receive(worker.fd, time.monotonic() + hard)
                 answer = got[0] if got is not None else None
             except TimeoutError:
-                return WorkResult(
-                    None, failure=_failed(TIME, f"hard time limit of {hard:g} s reached")
-                )
+                late = f"hard time limit of {hard:g} s reached"
+                return WorkResult(None, failure=_failed(ProblemKind.TIME, late))
             except (OSError, ValueError) as exc:
-                return WorkResult(
-                    None, failure=_failed(CRASH, f"parser worker failed: {type(exc).__name__}")
-                )
+                broken = f"parser worker failed: {type(exc).__name__}"
+                return WorkResult(None, failure=_failed(ProblemKind.CRASH, broken))
             if answer is None:  # the worker died on this page
                 worker.kill()
                 died = f"parser worker {_signal_name(worker.proc.returncode)}"
-                return WorkResult(None, failure=_failed(CRASH, died))
+                return WorkResult(None, failure=_failed(ProblemKind.CRASH, died))
             self.pages += 1
             worker.parsers[digest] = None
             worker.parsers.move_to_end(digest)
@@ -355,7 +353,7 @@ class WorkerPool:
                 item if isinstance(item, dict) else None,
                 _problems(answer.get("errors"), answer.get("problems")),
                 _problem(answer.get("failure"), answer.get("failure_problem")),
-                _problem(answer.get("policy"), [POLICY, None]),
+                _problem(answer.get("policy"), [ProblemKind.POLICY.value, None]),
                 frozenset(str(t) for t in tokens) if isinstance(tokens, list) else None,
                 [str(u) for u in hrefs] if isinstance(hrefs, list) else None,
             )
@@ -377,11 +375,8 @@ class WorkerPool:
             worker.kill()
 
 
-TIME, MEMORY, CRASH = ProblemKind.TIME, ProblemKind.MEMORY, ProblemKind.CRASH
-EXCEPTION, POLICY = ProblemKind.EXCEPTION, ProblemKind.POLICY
-
-
 def _failed(kind: ProblemKind, message: str) -> Problem:
+    """A failure of the whole page (no field)."""
     return Problem.of(kind, None, message)
 
 
@@ -400,7 +395,12 @@ def _problems(texts: Any, pairs: Any) -> list[Problem]:
     return [Problem.from_pair(str(t), k) for t, k in zip(texts, kinds, strict=True)]
 
 
-def _failure(problem: Problem, restart: bool = False) -> dict[str, Any]:
+def _failure(kind: ProblemKind, message: str, *, restart: bool = False) -> dict[str, Any]:
+    """The answer of a worker whose page failed (no field): see :func:`_failed_with`."""
+    return _failed_with(_failed(kind, message), restart=restart)
+
+
+def _failed_with(problem: Problem, *, restart: bool = False) -> dict[str, Any]:
     """The answer of a worker whose page failed: the text and the ``[kind, field]``."""
     answer: dict[str, Any] = {"failure": problem.text, "failure_problem": problem.to_pair()}
     if restart:
@@ -566,13 +566,13 @@ def _serve() -> int:
             if request.get("layout"):
                 answer["layout"] = sorted(fingerprint(page))
         except ParserFailed as exc:
-            answer = _failure(parser_failure(exc))
+            answer = _failed_with(parser_failure(exc))
         except RecursionError:
-            answer = _failure(_failed(CRASH, "recursion too deep"), restart=True)
+            answer = _failure(ProblemKind.CRASH, "recursion too deep", restart=True)
         except MemoryError:
-            answer = _failure(_failed(MEMORY, "memory limit reached"), restart=True)
+            answer = _failure(ProblemKind.MEMORY, "memory limit reached", restart=True)
         except Exception as exc:  # noqa: BLE001 - a check that failed on odd data: this page only
-            answer = _failure(_failed(EXCEPTION, f"checks failed: {type(exc).__name__}"))
+            answer = _failure(ProblemKind.EXCEPTION, f"checks failed: {type(exc).__name__}")
         if request.get("links") and page is not None and not answer.get("restart"):
             # the crawl follows these: its reactor thread then parses no item page itself
             try:
@@ -583,7 +583,8 @@ def _serve() -> int:
         try:
             _send(out, answer)
         except (ValueError, TypeError, OverflowError):
-            _send(out, _failure(_failed(EXCEPTION, "the item could not be sent (not plain JSON)")))
+            unsendable = "the item could not be sent (not plain JSON)"
+            _send(out, _failure(ProblemKind.EXCEPTION, unsendable))
 
 
 if __name__ == "__main__":
