@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import signal
@@ -37,46 +36,23 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import setup_registry  # noqa: E402
 from shop_server import ShopServer  # noqa: E402
 
+from crawler.demo.run import crawl_env, scrapy_command  # noqa: E402
+
 T = "shop.test/product"
 
 
 def crawl_cmd(work: Path, base: str, feed: str, *extra: str, jobdir: bool = True) -> list[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "site",
-        "-a",
-        f"start_url={base}/",
-        "-a",
-        "schema=product",
-        "-s",
-        f"SCRAPEC_REGISTRY={work / 'reg'}",
-        "-s",
-        f"SCRAPEC_FIXTURES={work / 'fx'}",
-        "-s",
-        "SCRAPEC_RENDER_PROBE=False",
-        "-s",
-        "LOG_LEVEL=INFO",
-        "-s",
-        "FEED_EXPORT_BATCH_ITEM_COUNT=1",
-        "-o",
-        str(work / "feed" / f"{feed}-%(batch_id)05d.jsonl"),
-        *extra,
-    ]
+    settings = {
+        "SCRAPEC_REGISTRY": work / "reg",
+        "SCRAPEC_FIXTURES": work / "fx",
+        "SCRAPEC_RENDER_PROBE": False,
+        "LOG_LEVEL": "INFO",
+        "FEED_EXPORT_BATCH_ITEM_COUNT": 1,
+    }
+    args = ["-o", str(work / "feed" / f"{feed}-%(batch_id)05d.jsonl"), *extra]
     if jobdir:
-        cmd += ["-s", f"JOBDIR={work / 'job'}"]
-    return cmd
-
-
-def env(work: Path) -> dict[str, str]:
-    return dict(
-        os.environ,
-        PYTHONPATH=str(ROOT),
-        HOME=str(work / "home"),
-        XDG_CACHE_HOME=str(work / "cache"),
-    )
+        args += ["-s", f"JOBDIR={work / 'job'}"]
+    return scrapy_command(f"{base}/", settings, *args, schema="product")
 
 
 def feed_items(folder: Path, prefix: str = "") -> list[dict[str, Any]]:
@@ -134,7 +110,7 @@ def first_crawl(work: Path, shop: ShopServer) -> None:
     proc = subprocess.run(
         crawl_cmd(work, shop.url, "first", jobdir=False),
         cwd=ROOT,
-        env=env(work),
+        env=crawl_env(work / "home"),
         capture_output=True,
         text=True,
         timeout=300,
@@ -160,7 +136,7 @@ def sigkill_chaos(
             proc = subprocess.Popen(
                 crawl_cmd(work, shop.url, f"run{runs:02d}", "-s", "CONCURRENT_REQUESTS=4"),
                 cwd=ROOT,
-                env=env(work),
+                env=crawl_env(work / "home"),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -207,7 +183,7 @@ def full_disk(work: Path, products: int = 40, size: str = "600k") -> dict[str, A
             proc = subprocess.run(
                 crawl_cmd(work, shop.url, "full", "-s", "CONCURRENT_REQUESTS=2"),
                 cwd=ROOT,
-                env=env(work),
+                env=crawl_env(work / "home"),
                 capture_output=True,
                 text=True,
                 timeout=300,
@@ -240,7 +216,7 @@ def full_disk(work: Path, products: int = 40, size: str = "600k") -> dict[str, A
             resumed = subprocess.run(
                 crawl_cmd(work, shop.url, "resumed"),
                 cwd=ROOT,
-                env=env(work),
+                env=crawl_env(work / "home"),
                 capture_output=True,
                 text=True,
                 timeout=300,
@@ -262,7 +238,7 @@ def two_crawls(work: Path, products: int = 40) -> dict[str, Any]:
             subprocess.Popen(
                 crawl_cmd(work, shop.url, f"c{i}", jobdir=False),
                 cwd=ROOT,
-                env=env(work),
+                env=crawl_env(work / "home"),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,

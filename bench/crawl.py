@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from crawler.compiler import compile_template  # noqa: E402
 from crawler.demo.export import export_fixtures  # noqa: E402
+from crawler.demo.run import crawl_env, scrapy_command  # noqa: E402
 from crawler.demo.server import DemoServer  # noqa: E402
 from crawler.demo.site import DemoSite  # noqa: E402
 from crawler.fixtures import compare_items  # noqa: E402
@@ -113,13 +114,6 @@ class CachedSite(DemoSite):
         return found if found is not None else super().render(path)
 
 
-def _settings(values: dict[str, str]) -> list[str]:
-    out = []
-    for key, value in values.items():
-        out += ["-s", f"{key}={value}"]
-    return out
-
-
 def crawl(
     kind: str,
     base_url: str,
@@ -133,17 +127,10 @@ def crawl(
     """One crawl as a subprocess; returns its Scrapy stats plus ``_wall`` and ``_items``."""
     items = work / f"{name}.jsonl"
     stats_file = work / f"{name}.stats.json"
-    home = work / "home"
-    env = dict(
-        os.environ,
-        HOME=str(home),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_CONFIG_HOME=str(home / "config"),
-        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        # byte-code is cached (outside the source tree): modules imported lazily mid-crawl
-        # would otherwise be compiled from source inside the measured time of every run
-        PYTHONPYCACHEPREFIX=str(work / "pycache"),
-    )
+    env = crawl_env(work / "home")
+    # byte-code is cached (outside the source tree): modules imported lazily mid-crawl would
+    # otherwise be compiled from source inside the measured time of every run
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     settings = dict(COMMON_SETTINGS, SCRAPEC_STATS_FILE=str(stats_file), **(extra or {}))
     if kind == "scrapec":
@@ -157,19 +144,9 @@ def crawl(
     prefix = [sys.executable]
     if profile is not None:
         prefix += ["-m", "cProfile", "-o", str(profile)]
-    cmd = [
-        *prefix,
-        "-m",
-        "scrapy",
-        *what,
-        "-a",
-        f"start_url={base_url}/",
-        "-a",
-        f"follow={FOLLOW}",
-        *_settings(settings),
-        "-O",
-        str(items),
-    ]
+    cmd = scrapy_command(
+        f"{base_url}/", settings, "-O", str(items), command=what, python=prefix, follow=FOLLOW
+    )
     log = work / f"{name}.log"
     t0 = time.perf_counter()
     with log.open("w") as err:

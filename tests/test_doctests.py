@@ -17,7 +17,8 @@ OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 FLOORS = {
     "crawler.parsing": 45,
     "crawler.demo": 2,
-    "crawler.demo.common": 3,
+    "crawler.demo.common": 4,
+    "crawler.demo.run": 1,
     "crawler.demo.server": 2,
     "crawler.demo.site": 5,
 }

@@ -16,6 +16,7 @@ __all__ = [
     "document",
     "esc",
     "jsonld_script",
+    "listing_pages",
     "long_date",
     "money",
     "page_count",
@@ -79,6 +80,15 @@ def pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
 def page_count(count: int, per_page: int) -> int:
     """How many listing pages ``count`` entries fill (at least one)."""
     return max(1, -(-count // per_page))
+
+
+def listing_pages(site: str, count: int, per_page: int) -> dict[str, int]:
+    """The path of every listing page of ``count`` entries, and its number.
+
+    >>> listing_pages("shop", 30, 12)
+    {'/shop/page/1.html': 1, '/shop/page/2.html': 2, '/shop/page/3.html': 3}
+    """
+    return {f"/{site}/page/{n}.html": n for n in range(1, page_count(count, per_page) + 1)}
 
 
 def document(title: str, body: str, head: str = "", lang: str = "en-GB", style: str = "") -> str:

@@ -13,6 +13,7 @@ from crawler.demo.common import (
     CITIES,
     document,
     esc,
+    listing_pages,
     long_date,
     money,
     page_count,
@@ -184,9 +185,7 @@ class JobBoard:
         self.jobs = _jobs(seed, count)
         self.newest = sorted(self.jobs, key=lambda j: (j.posted, j.id), reverse=True)
         self.details = {self.path(j): j for j in self.jobs}
-        self.listings = {
-            f"/jobs/page/{n}.html": n for n in range(1, page_count(len(self.jobs), PER_PAGE) + 1)
-        }
+        self.listings = listing_pages("jobs", len(self.jobs), PER_PAGE)
 
     @staticmethod
     def path(j: Job) -> str:

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from crawler.demo.common import CITIES, document, esc, jsonld_script, long_date, page_count, slugify
+from crawler.demo.common import (
+    CITIES,
+    document,
+    esc,
+    jsonld_script,
+    listing_pages,
+    long_date,
+    page_count,
+    slugify,
+)
 
 __all__ = ["PER_PAGE", "TEMPLATE", "Article", "NewsSite"]
 
@@ -194,10 +203,7 @@ class NewsSite:
         self.url = url
         self.newest = sorted(self.articles, key=lambda a: (a.published, a.id), reverse=True)
         self.details = {self.path(a): a for a in self.articles}
-        self.listings = {
-            f"/news/page/{n}.html": n
-            for n in range(1, page_count(len(self.articles), PER_PAGE) + 1)
-        }
+        self.listings = listing_pages("news", len(self.articles), PER_PAGE)
 
     @staticmethod
     def path(a: Article) -> str:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,9 @@ class FlippingSite(DemoSite):
         return super().render(path)
 
 
-def crawl(base_url: str, out: Path, name: str, registry: Path, fixtures: Path) -> dict[str, Any]:
-    """One ``scrapy crawl site`` run; its progress lines are shown; returns its stats."""
-    items = out / f"{name}.jsonl"
-    stats_file = out / f"{name}.stats.json"
-    home = out / "home"
+def crawl_env(home: Path) -> dict[str, str]:
+    """The environment of a crawl subprocess: this checkout first on ``PYTHONPATH``; ``HOME`` and
+    the XDG cache and config folders under ``home``, so a crawl writes nothing in the user's."""
     env = dict(
         os.environ,
         HOME=str(home),
@@ -76,27 +75,45 @@ def crawl(base_url: str, out: Path, name: str, registry: Path, fixtures: Path) -
         XDG_CONFIG_HOME=str(home / "config"),
     )
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "site",
-        "-a",
-        f"start_url={base_url}/",
-        "-s",
-        f"SCRAPEC_REGISTRY={registry}",
-        "-s",
-        f"SCRAPEC_FIXTURES={fixtures}",
-        "-s",
-        f"SCRAPEC_STATS_FILE={stats_file}",
-        "-s",
-        "SCRAPEC_PROGRESS_INTERVAL=5",
-        "-s",
-        "LOG_LEVEL=INFO",
-        "-O",
-        str(items),
-    ]
+    return env
+
+
+def scrapy_command(
+    start_url: str,
+    settings: Mapping[str, object],
+    *extra: str,
+    command: Sequence[str] = ("crawl", "site"),
+    python: Sequence[str] = (sys.executable,),
+    **spider_args: str,
+) -> list[str]:
+    """``python -m scrapy crawl site -a start_url=URL [-a NAME=VALUE …] [-s KEY=VALUE …] EXTRA…``.
+
+    >>> scrapy_command("http://127.0.0.1:8765/", {"LOG_LEVEL": "INFO"}, "-O", "items.jsonl",
+    ...                python=["python"], schema="product")  # doctest: +NORMALIZE_WHITESPACE
+    ['python', '-m', 'scrapy', 'crawl', 'site', '-a', 'start_url=http://127.0.0.1:8765/',
+     '-a', 'schema=product', '-s', 'LOG_LEVEL=INFO', '-O', 'items.jsonl']
+    """
+    cmd = [*python, "-m", "scrapy", *command, "-a", f"start_url={start_url}"]
+    for name, arg in spider_args.items():
+        cmd += ["-a", f"{name}={arg}"]
+    for key, value in settings.items():
+        cmd += ["-s", f"{key}={value}"]
+    return [*cmd, *extra]
+
+
+def crawl(base_url: str, out: Path, name: str, registry: Path, fixtures: Path) -> dict[str, Any]:
+    """One ``scrapy crawl site`` run; its progress lines are shown; returns its stats."""
+    items = out / f"{name}.jsonl"
+    stats_file = out / f"{name}.stats.json"
+    env = crawl_env(out / "home")
+    settings = {
+        "SCRAPEC_REGISTRY": registry,
+        "SCRAPEC_FIXTURES": fixtures,
+        "SCRAPEC_STATS_FILE": stats_file,
+        "SCRAPEC_PROGRESS_INTERVAL": 5,
+        "LOG_LEVEL": "INFO",
+    }
+    cmd = scrapy_command(f"{base_url}/", settings, "-O", str(items))
     shown = (
         "scrapec:",
         "drift [",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.demo.common import document, esc, jsonld_script, money, page_count, pick
+from crawler.demo.common import document, esc, jsonld_script, listing_pages, money, page_count, pick
 
 __all__ = ["PER_PAGE", "TEMPLATE", "Product", "Shop"]
 
@@ -208,10 +208,7 @@ class Shop:
         self.products = _products(seed, count)
         self.url = url
         self.details = {self.path(p): p for p in self.products}
-        self.listings = {
-            f"/shop/page/{n}.html": n
-            for n in range(1, page_count(len(self.products), PER_PAGE) + 1)
-        }
+        self.listings = listing_pages("shop", len(self.products), PER_PAGE)
 
     @staticmethod
     def path(p: Product) -> str:
