@@ -438,12 +438,16 @@ def union(*values: Any) -> list[Any]:
     return out
 
 
-def join(values: Iterable[str | None], sep: str = " ") -> str | None:
+def join(values: Iterable[str | None] | None, sep: str = " ") -> str | None:
     """Join the non-empty values with ``sep``, each cleaned; None when there are none.
 
     >>> join(["12 Main St", None, " Springfield "], ", ")
     '12 Main St, Springfield'
+    >>> join(None) is None
+    True
     """
+    if values is None:
+        return None
     parts = [v for v in (clean(v) for v in values) if v]
     return sep.join(parts) if parts else None
 

@@ -81,6 +81,7 @@ def test_page_helpers() -> None:
     assert text(page.css("h1")) == "The Lamp"
     assert texts(page.css("li")) == ["a", "b"]
     assert join(page.css("li::text").getall(), ", ") == "a, b"
+    assert join(None) is None and join([" ", None]) is None  # like every helper: None in, None out
     assert absolute(page, page.css("a::attr(href)").get()) == "http://x.test/shop/item/2"
     assert labelled(page, "ISBN-13") == "978-0"
     assert labelled(page, "year") == "2004"
