@@ -233,16 +233,9 @@ class Page:
 
         Scripts that are not valid JSON are skipped.
 
-        >>> page = Page(
-        ...     '<html><script type="application/ld+json">'
-        ...     '{"@context": "https://schema.org", "@type": "Product", "name": "Dune"}'
-        ...     "</script></html>",
-        ...     "http://shop.example/p/1",
-        ... )
-        >>> page.jsonld("Product")
-        [{'@context': 'https://schema.org', '@type': 'Product', 'name': 'Dune'}]
-        >>> page.jsonld("Offer")
-        []
+        >>> page = Page('<html><script type="application/ld+json">{"@type": "Product", "name": "Dune"}</script></html>')
+        >>> page.jsonld("Product"), page.jsonld("Offer")
+        ([{'@type': 'Product', 'name': 'Dune'}], [])
         """
         if self._jsonld is None:
             self._jsonld = self._sel.xpath('//script[@type="application/ld+json"]/text()').getall()
