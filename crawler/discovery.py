@@ -59,12 +59,13 @@ def compile_from_fixtures(
     schema: Schema | None,
     generator: str,
     threshold: float,
-    llm_generator: Any = None,
+    llm_generator: Callable[[], Any] = lambda: None,
     log: Callable[[str], None] | None = None,
 ) -> tuple[str, bool] | None:
     """A page no template fits: the template compiled for it from fixtures that match it, and
     True — or False when another process compiled it a moment ago; None when no fixtures match
-    or nothing passed the gate."""
+    or nothing passed the gate. ``llm_generator()`` gives the LLM for the compiler (None: from
+    the environment); it is asked only when a template is compiled."""
     from crawler.compiler import compile_fixtures
 
     say = log or (lambda _m: None)
@@ -85,7 +86,7 @@ def compile_from_fixtures(
         generator if generator != "repair" else "auto",
         "new template met during a crawl",
         progress=say,
-        llm_generator=llm_generator,
+        llm_generator=llm_generator(),
     )
     if not result.published:
         say(f"[{template}] could not compile: {'; '.join(result.report[:3])}")
@@ -93,16 +94,18 @@ def compile_from_fixtures(
     return template, True
 
 
-def held_template(page: Page, schema: Schema | None, item_page: bool, llm: bool) -> str | None:
+def held_template(
+    page: Page, schema: Schema | None, item_page: bool, llm: Callable[[], bool]
+) -> str | None:
     """The template ``<site>/<schema>`` a page of a site with no template is held under: when it
-    states an item of the schema in structured data, or (with an ``llm`` to label it) when the
-    crawl says it is an ``item_page``. None: nothing says it holds an item."""
+    states an item of the schema in structured data, or (when ``llm()`` says an LLM can label
+    it) when the crawl says it is an ``item_page``. None: nothing says it holds an item."""
     if schema is None:
         return None
     from crawler.compiler.labels import structured_labels
 
     labels = structured_labels(page, schema)
     stated = bool(labels) and set(schema.required) <= set(labels)
-    if not stated and not (item_page and llm):
+    if not stated and not (item_page and llm()):
         return None
     return f"{site_of(page.url) or 'unknown'}/{schema.name}"

@@ -36,7 +36,7 @@ from crawler.history import History, StorageError
 from crawler.pages import HELD, QUARANTINE, RELEASED, HeldPage, PageStatus, PageStore, page_key
 from crawler.parsing import Page
 from crawler.registry import Lease, Registry
-from crawler.routing import fingerprint, reference_fingerprint, similarity, site_of
+from crawler.routing import fingerprint, similarity, site_of
 from crawler.schemas import Schema, load_schema
 
 __all__ = ["PageOutcome", "PageStore", "Runtime", "RuntimeSettings", "StorageError"]
@@ -495,61 +495,54 @@ class Runtime:
     def _run_tiers(self, template: str, held: list[HeldPage], lease: Lease) -> int | None:
         """Label the held pages, then run the tier policy on them (the lease renewed before
         each tier); the version published, or None."""
-        from crawler.compiler.tiers import run_tiers, tiers_for
+        from crawler.compiler.tiers import held_samples, llm_labelled, run_tiers, tiers_for
 
         schema = self._schema_for(template)
-        old_fixtures = self.fixtures(template)
-        samples, from_history = self._labelled(held, schema, old_fixtures)
-        required = set(schema.required)
-        usable = [s for s in samples if required & set(s.expected) or len(s.expected) >= 2]
         baseline = self.monitor.stats(template).baseline
-        usual = required | {n for n, rate in baseline.items() if rate >= 0.8}
-        missing = usual - {k for s in usable for k in s.expected}
+        usual = set(schema.required) | {n for n, rate in baseline.items() if rate >= 0.8}
+        samples = held_samples(
+            held,
+            schema,
+            self.history.get,
+            self.fixtures(template),
+            usual,
+            self.settings.layout_threshold,
+        )
         llm = self._llm_configured()
-        if len(usable) < min(2, len(held)) or missing:
-            why = (
-                f"labels miss {', '.join(sorted(missing))}"
-                if missing
-                else f"{len(usable)} of {len(held)} pages labelled"
+        if samples.short:
+            self.log(
+                f"[{template}] not enough labels to regenerate without an LLM ({samples.short})"
             )
-            self.log(f"[{template}] not enough labels to regenerate without an LLM ({why})")
-            usable = []
             if llm is None:
                 return None
-        reference = (
-            reference_fingerprint(fingerprint(s.page()) for s in usable) if usable else frozenset()
-        )
-        current = [
-            f
-            for f in old_fixtures
-            if reference
-            and similarity(fingerprint(f.page()), reference) >= self.settings.layout_threshold
-        ]
-        tiers = [
-            t for t in tiers_for(self.settings.generator, from_history > 0) if t != "llm" or llm
-        ]
-        lost: list[str] = []
 
-        def renew(tier: str) -> bool:
-            if not self._renew(lease):
-                lost.append(tier)
-                return False
-            return True
+        lost = False
 
+        def renew(_tier: str) -> bool:
+            nonlocal lost
+            lost = not self._renew(lease)
+            return not lost
+
+        def labelled_by_llm() -> list[Fixture]:
+            pages, calls = llm_labelled(
+                llm, held[:LLM_LABEL_PAGES], schema, samples.known(), self.log
+            )
+            self.stats["llm_calls"] += calls
+            return pages
+
+        tiers = tiers_for(self.settings.generator, samples.from_history > 0)
         result = run_tiers(
-            usable + current,
+            samples.basis,
             schema,
             self.registry,
             template,
-            tiers,
+            [t for t in tiers if t != "llm" or llm is not None],
             f"regenerated after drift on {len(held)} held pages",
             progress=self.log,
             llm_generator=llm,
             partial=True,
             before_tier=renew,
-            llm_fixtures=lambda: self._llm_labelled(
-                template, held[:LLM_LABEL_PAGES], schema, samples
-            ),
+            llm_fixtures=labelled_by_llm,
         )
         if lost:
             return None
@@ -560,7 +553,7 @@ class Runtime:
             tier = "llm" if (result.generator or "").startswith("llm") else str(result.generator)
             self.stats[f"regenerated/{tier}"] += 1
             self.log(f"[{template}] published v{result.version} by {tier}")
-            self._save_fixtures(template, usable, schema)
+            self._save_fixtures(template, samples.usable, schema)
             return result.version
         self.stats["regeneration_failed"] += 1
         if result.report or result.notes:
@@ -568,35 +561,6 @@ class Runtime:
                 f"[{template}] regeneration failed: {'; '.join((result.report + result.notes)[:5])}"
             )
         return None
-
-    def _labelled(
-        self, held: list[HeldPage], schema: Schema, old_fixtures: list[Fixture]
-    ) -> tuple[list[Fixture], int]:
-        """The held pages the cheap labellers could label, as partial fixtures — from the last
-        good item of the same URL, the label text that stood beside each value in the old
-        layout, and the page's structured data — and how many had history labels."""
-        from crawler.compiler.labels import (
-            context_labels,
-            field_contexts,
-            history_labels,
-            merge_labels,
-            structured_labels,
-        )
-
-        contexts = field_contexts(((f.page(), f.expected) for f in old_fixtures), schema)
-        samples: list[Fixture] = []
-        from_history = 0
-        for one in held:
-            html = one.html()
-            page = Page(html, one.url)
-            known = history_labels(page, self.history.get(one.url), schema)
-            from_history += bool(known)
-            labels = merge_labels(
-                known, context_labels(page, contexts, schema), structured_labels(page, schema)
-            )
-            if labels:
-                samples.append(one.fixture(schema, labels, html))
-        return samples, from_history
 
     def _renew(self, lease: Lease) -> bool:
         """Renew the regeneration lease before a tier; False (said once) when it was lost."""
@@ -608,30 +572,6 @@ class Runtime:
             "took the template over: this attempt stops, its pages stay held"
         )
         return False
-
-    def _llm_labelled(
-        self, template: str, held: list[HeldPage], schema: Schema, samples: list[Fixture]
-    ) -> list[Fixture]:
-        """Held pages labelled by the LLM (grounded values only), merged with what the cheap
-        labellers knew; the LLM then writes the parser against these labels."""
-        from crawler.exceptions import CompileError
-
-        gen = self._llm_configured()
-        known = {s.url: s.expected for s in samples}
-        out = []
-        for one in held:
-            html = one.html()
-            before = gen.label_usage.calls
-            try:
-                labels = gen.label(Page(html, one.url), schema)
-            except CompileError as exc:  # the model is unreachable or the budget is spent
-                self.log(f"[{template}] LLM labelling stopped: {exc}")
-                labels = {}
-            finally:
-                self.stats["llm_calls"] += gen.label_usage.calls - before
-            labels = {**labels, **known.get(one.url, {})}
-            out.append(one.fixture(schema, labels, html))
-        return out
 
     def _save_fixtures(self, template: str, samples: list[Fixture], schema: Schema) -> None:
         """Keep the labelled pages of the new layout as fixtures of the template (for review)."""
@@ -690,7 +630,7 @@ class Runtime:
             self.schema,
             self.settings.generator,
             self.settings.layout_threshold,
-            self._llm_configured(),
+            self._llm_configured,
             self.log,
         )
         if found is None:
@@ -703,7 +643,9 @@ class Runtime:
         """A page of a site with no template yet that says it holds an item (:func:`held_template`):
         held under ``<site>/<schema>``; with enough such pages, that template is compiled from
         their structured-data labels, or from labels the LLM gives (grounded in the page)."""
-        template = held_template(page, self.schema, item_page, self._llm_configured() is not None)
+        template = held_template(
+            page, self.schema, item_page, lambda: self._llm_configured() is not None
+        )
         if template is None:
             return None
         outcome = self._hold(

@@ -13,7 +13,8 @@ The tiers, cheapest first:
 A parser that induction made and that passes the gate but leaves fields out is published only
 when no later tier makes them. Nothing that fails the gate is published. Both
 :func:`crawler.compiler.compile_fixtures` (``scrapec compile``) and the runtime's regeneration
-run :func:`run_tiers`.
+run :func:`run_tiers`; the regeneration labels its held pages first (:func:`held_samples`, and
+:func:`llm_labelled` when only the LLM can label them).
 """
 
 from __future__ import annotations
@@ -26,10 +27,23 @@ from typing import Any
 from crawler.exceptions import BadInput
 from crawler.fixtures import Fixture
 from crawler.gate import GateReport, publish_passed, run_gate
+from crawler.pages import HeldPage
+from crawler.parsing import Page
 from crawler.registry import Registry
+from crawler.routing import fingerprint, reference_fingerprint, similarity
 from crawler.schemas import Schema
 
-__all__ = ["GENERATORS", "INDUCTION", "TIERS", "CompileResult", "run_tiers", "tiers_for"]
+__all__ = [
+    "GENERATORS",
+    "INDUCTION",
+    "TIERS",
+    "CompileResult",
+    "Samples",
+    "held_samples",
+    "llm_labelled",
+    "run_tiers",
+    "tiers_for",
+]
 
 TIERS = ("repair", "induce", "llm")  # cheapest first
 INDUCTION = ("repair", "induce")  # the tiers that induce (they differ by where labels came from)
@@ -246,3 +260,108 @@ def run_tiers(
         say(f"[{template}] published v{result.version} ({made_by})")
     result.seconds = time.perf_counter() - start
     return result
+
+
+# -- the labelled pages a regeneration runs the tiers on ------------------------------------------
+
+
+@dataclass
+class Samples:
+    """Held pages as labelled samples for a regeneration (:func:`held_samples`)."""
+
+    labelled: list[Fixture]  # every held page a cheap labeller could label (partial fixtures)
+    usable: list[Fixture]  # those the tiers induce from (empty when the labels are too few)
+    current: list[Fixture]  # the template's fixtures whose layout is the new one
+    from_history: int  # samples with labels from the history of their URL: the ``repair`` tier
+    short: str | None = None  # why the labels are too few to regenerate without an LLM
+
+    @property
+    def basis(self) -> list[Fixture]:
+        """What the tiers run on: the usable samples and the current fixtures."""
+        return self.usable + self.current
+
+    def known(self) -> dict[str, dict[str, Any]]:
+        """The cheap labels of each labelled page, by URL."""
+        return {s.url: s.expected for s in self.labelled}
+
+
+def held_samples(
+    held: Sequence[HeldPage],
+    schema: Schema,
+    last_good: Callable[[str], dict[str, Any] | None],
+    old_fixtures: list[Fixture],
+    usual: set[str],
+    layout_threshold: float,
+) -> Samples:
+    """Held pages labelled by the cheap labellers — the last good item of the same URL
+    (``last_good``), the label text that stood beside each value in the old layout (the
+    template's ``old_fixtures``), and the page's structured data — plus the old fixtures whose
+    layout is the new one (``current``). Too few labels (fewer than two pages, or a field of
+    ``usual`` that no page has) leave ``usable`` empty and say why (``short``)."""
+    from crawler.compiler.labels import (
+        context_labels,
+        field_contexts,
+        history_labels,
+        merge_labels,
+        structured_labels,
+    )
+
+    contexts = field_contexts(((f.page(), f.expected) for f in old_fixtures), schema)
+    labelled: list[Fixture] = []
+    from_history = 0
+    for one in held:
+        html = one.html()
+        page = Page(html, one.url)
+        known = history_labels(page, last_good(one.url), schema)
+        from_history += bool(known)
+        labels = merge_labels(
+            known, context_labels(page, contexts, schema), structured_labels(page, schema)
+        )
+        if labels:
+            labelled.append(one.fixture(schema, labels, html))
+    required = set(schema.required)
+    usable = [s for s in labelled if required & set(s.expected) or len(s.expected) >= 2]
+    missing = usual - {k for s in usable for k in s.expected}
+    if len(usable) < min(2, len(held)) or missing:
+        short = (
+            f"labels miss {', '.join(sorted(missing))}"
+            if missing
+            else f"{len(usable)} of {len(held)} pages labelled"
+        )
+        return Samples(labelled, [], [], from_history, short)
+    reference = reference_fingerprint(fingerprint(s.page()) for s in usable)
+    current = [
+        f
+        for f in old_fixtures
+        if reference and similarity(fingerprint(f.page()), reference) >= layout_threshold
+    ]
+    return Samples(labelled, usable, current, from_history)
+
+
+def llm_labelled(
+    gen: Any,
+    held: Sequence[HeldPage],
+    schema: Schema,
+    known: dict[str, dict[str, Any]],
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[Fixture], int]:
+    """Held pages labelled by the LLM ``gen`` (grounded values only), merged with what the cheap
+    labellers knew (``known``, by URL), and the LLM calls that took; the LLM then writes the
+    parser against these labels. An unreachable model or a spent budget labels nothing more."""
+    from crawler.exceptions import CompileError
+
+    say = progress or (lambda _m: None)
+    out, calls = [], 0
+    for one in held:
+        html = one.html()
+        before = gen.label_usage.calls
+        try:
+            labels = gen.label(Page(html, one.url), schema)
+        except CompileError as exc:  # the model is unreachable or the budget is spent
+            say(f"[{one.template}] LLM labelling stopped: {exc}")
+            labels = {}
+        finally:
+            calls += gen.label_usage.calls - before
+        labels = {**labels, **known.get(one.url, {})}
+        out.append(one.fixture(schema, labels, html))
+    return out, calls
