@@ -585,6 +585,8 @@ class Runtime:
         self._fixtures = None
 
     def _schema_for(self, template: str) -> Schema:
+        """The runtime's schema, else the one the template was published with, else its
+        fixtures'."""
         if self.schema is not None:
             return self.schema
         try:
@@ -593,10 +595,7 @@ class Runtime:
             kept = None
         if kept is not None:
             return kept
-        name = ""
-        if not name:
-            fixtures = self.fixtures(template)
-            name = next((f.schema for f in fixtures if f.schema), "") or ""
+        name = next((f.schema for f in self.fixtures(template) if f.schema), "")
         if not name:
             raise BadInput(
                 f"no schema known for template {template!r}: pass one (--schema / -a schema=NAME)"
