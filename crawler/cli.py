@@ -227,7 +227,7 @@ def _outcome_line(target: str, outcome: object) -> str:
             "target": target,
             "url": outcome.url,
             "template": outcome.template,
-            "parser_version": outcome.version,
+            "parser_version": outcome.parser_version,
             "item": outcome.item,
             "valid": outcome.status == "ok",
             "errors": outcome.errors,

@@ -68,7 +68,7 @@ class PageOutcome:
     template: str | None
     status: PageStatus  # process() gives ok, held, quarantined or skipped
     item: dict[str, Any] | None = None
-    version: int | None = None
+    parser_version: int | None = None  # the version that parsed the page (items: _parser_version)
     errors: list[str] = field(default_factory=list)
     events: list[DriftEvent] = field(default_factory=list)
     released: list[PageOutcome] = field(default_factory=list)

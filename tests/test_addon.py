@@ -237,7 +237,7 @@ def test_a_project_outside_the_repository_crawls_through_the_addon(tmp_path: Pat
     items = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
     assert len(items) == 12 and len({i["_url"] for i in items}) == 12
     for item in items:
-        assert item["_template"] == T and item["_version"] == 1
+        assert item["_template"] == T and item["_parser_version"] == 1
         index = int(item["_url"].rsplit("/", 1)[1].split(".")[0])
         truth = {
             k: v.replace("http://shop.test", shop.url) if isinstance(v, str) else v

@@ -102,7 +102,7 @@ def test_recrawl_after_redesign_is_repaired_without_llm(tmp_path: Path) -> None:
     assert s.get("scrapec/llm_calls", 0) == 0
     # regeneration runs in the background: the redesigned pages that arrive meanwhile wait held,
     # and every one of them comes out by the new version (none from the old parser)
-    assert all(item["_version"] == 2 for item in items), "no item from the broken parser"
+    assert all(item["_parser_version"] == 2 for item in items), "no item from the broken parser"
     assert s["scrapec/released"] == s["scrapec/held"] >= 3
     info = json.loads((tmp_path / "reg" / T / "parser.json").read_text())
     assert info["active"] == 2 and info["versions"]["2"]["generator"] == "repair"

@@ -339,7 +339,7 @@ def test_a_slow_llm_does_not_stop_other_templates(tmp_path: Path) -> None:
     assert calls == 3
     assert sorted(o.url for o in released) == [url(i) for i in (40, 41, 42, 43)]
     for outcome in released:
-        assert outcome.status == "ok" and outcome.version == 2
+        assert outcome.status == "ok" and outcome.parser_version == 2
         assert outcome.item == product_item(int(outcome.url.rsplit("/", 1)[1][:-5]))
     assert runtime.store.pages("held") == [] and runtime.store.pages("quarantine") == []
 

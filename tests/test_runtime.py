@@ -86,7 +86,7 @@ def test_redesign_is_held_repaired_from_history_and_released(tmp_path: Path) -> 
     assert third.status is PageStatus.HELD
     assert sorted(o.url for o in third.released) == [url(i) for i in (40, 41, 42)]
     for outcome in third.released:
-        assert outcome.status is PageStatus.OK and outcome.version == 2
+        assert outcome.status is PageStatus.OK and outcome.parser_version == 2
         assert outcome.item == product_item(int(outcome.url.rsplit("/", 1)[1][:-5]))
     assert [o.url for o in third.all()] == [o.url for o in third.released], "held: not an item"
     assert rt.store.pages("held") == [] and rt.store.pages("quarantine") == []
@@ -167,8 +167,12 @@ def test_background_regeneration_releases_through_take_released(tmp_path: Path) 
     finally:
         rt.close()
     assert sorted(o.url for o in released) == [url(i) for i in (40, 41, 42)]
-    assert all(o.status is PageStatus.OK and o.version == 2 for o in released)
-    assert after.status is PageStatus.OK and after.item == product_item(43) and after.version == 2
+    assert all(o.status is PageStatus.OK and o.parser_version == 2 for o in released)
+    assert (
+        after.status is PageStatus.OK
+        and after.item == product_item(43)
+        and after.parser_version == 2
+    )
     assert rt.store.pages("held") == []
     assert generator_of(tmp_path, 2) == "repair"
 

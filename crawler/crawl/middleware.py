@@ -175,7 +175,7 @@ class ScrapecSpiderMiddleware:
                         **one.item,
                         "_url": one.url,
                         "_template": one.template,
-                        "_version": one.version,
+                        "_parser_version": one.parser_version,
                     }
                 )
         return out
@@ -207,7 +207,7 @@ class ScrapecSpiderMiddleware:
                 # evidence only when the parser that failed the static page passes the rendered
                 # one (a version published meanwhile may parse both) and the static page lacked
                 # the data (not a page that changed between the two fetches)
-                same = outcome.version == response.meta.get("scrapec_probe_version")
+                same = outcome.parser_version == response.meta.get("scrapec_probe_version")
                 if same and not self._static_shows(static, outcome):
                     self._remember_render(outcome.template)
             else:
@@ -363,6 +363,11 @@ def items_of(outcome: PageOutcome, emitted: set[str] | None = None) -> list[dict
                     continue
                 emitted.add(one.url)
             out.append(
-                {**one.item, "_url": one.url, "_template": one.template, "_version": one.version}
+                {
+                    **one.item,
+                    "_url": one.url,
+                    "_template": one.template,
+                    "_parser_version": one.parser_version,
+                }
             )
     return out

@@ -173,7 +173,7 @@ def summary(
         i
         for i in items
         if i.get("_template") == "shop.demo/product"
-        and i.get("_version") == 1
+        and i.get("_parser_version") == 1
         and "/" + i["_url"].split("/", 3)[3] in site.after_flip
     ]
     latency = len(stale) + 1 if run.get("scrapec/drift_events") else "no drift"
