@@ -196,11 +196,8 @@ class PageText:
             for needle in written:
                 found = _TEXT_WITH(root, n=needle)
                 for node in found[:_FAST_OCCURRENCES] if isinstance(found, list) else ():
-                    for run, digits in _runs_in(_fold_ws(str(node))):
-                        if needle.replace(".", "").replace(
-                            ",", ""
-                        ) in digits and not forms.isdisjoint(_readings_of(run)):
-                            return True
+                    if _runs_read(_runs_in(_fold_ws(str(node))), forms):
+                        return True
         return False
 
     def contains_number(self, value: float | int) -> bool:
@@ -212,15 +209,21 @@ class PageText:
         return self._node_number(wanted) or self._reads_number(wanted)
 
     def _reads_number(self, wanted: set[str]) -> bool:
-        """Whether the text or an attribute value reads as one of the ``wanted`` forms."""
-        # every reading of a run (canonical: ``0012.50`` → ``12.5``) is a stretch of the run's
-        # digits, so only runs holding a wanted form's digits are read: 3 runs, not 3,000
-        keys = {form.replace(".", "") for form in wanted}
-        for runs in (self.runs, self.attribute_runs):
-            for run, digits in runs:
-                if any(key in digits for key in keys) and not wanted.isdisjoint(_readings_of(run)):
-                    return True
-        return False
+        """Whether the text or an attribute value reads as one of the ``wanted`` forms (the
+        attribute values are read only when the text does not)."""
+        return _runs_read(self.runs, wanted) or _runs_read(self.attribute_runs, wanted)
+
+
+def _runs_read(runs: list[tuple[str, str]], wanted: set[str]) -> bool:
+    """Whether one of ``runs`` (from :func:`_runs_in`) reads as one of the ``wanted`` forms.
+
+    Every reading of a run (canonical: ``0012.50`` → ``12.5``) is a stretch of the run's
+    digits, so only runs holding a wanted form's digits are read: 3 runs, not 3,000."""
+    keys = {form.replace(".", "") for form in wanted}
+    return any(
+        any(key in digits for key in keys) and not wanted.isdisjoint(_readings_of(run))
+        for run, digits in runs
+    )
 
 
 def _in_text(source: str, start: int) -> bool:

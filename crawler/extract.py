@@ -225,19 +225,31 @@ class Extractor:
                     or work.policy
                     or Problem.of(ProblemKind.EXCEPTION, None, "the parser returned no item")
                 )
-                failed = Extraction(
-                    page.url, template, version, None, False, [reason], route_similarity
+                return Extraction(
+                    page.url,
+                    template,
+                    version,
+                    None,
+                    False,
+                    [reason],
+                    route_similarity,
+                    links=work.links,
                 )
-                failed.links = work.links
-                return failed
             item, errors, tokens = work.item, list(work.errors), work.layout
             found_links = work.links
         if not errors and self.history is not None and page.url:
             self.history.record(page.url, template, version, item)
-        result = Extraction(page.url, template, version, item, not errors, errors, route_similarity)
-        result.layout = tokens
-        result.links = found_links
-        return result
+        return Extraction(
+            page.url,
+            template,
+            version,
+            item,
+            not errors,
+            errors,
+            route_similarity,
+            layout=tokens,
+            links=found_links,
+        )
 
     def extract_html(
         self, html: str | bytes, url: str = "", template: str | None = None

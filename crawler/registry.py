@@ -164,7 +164,10 @@ class Lease:
         """Whether this is still the template's live lease (not expired, not taken over)."""
         reg = self.registry
         with reg.lock(self.template, self.name):
-            data = reg._read_lease(self.template, self.name)
+            return self._mine(reg._read_lease(self.template, self.name))
+
+    def _mine(self, data: dict[str, Any] | None) -> bool:
+        """Whether the lease file's ``data`` is this lease, live."""
         return (
             data is not None
             and data.get("holder") == self.holder
@@ -177,12 +180,7 @@ class Lease:
         reg = self.registry
         with reg.lock(self.template, self.name):
             data = reg._read_lease(self.template, self.name)
-            if (
-                data is None
-                or data.get("holder") != self.holder
-                or data.get("token") != self.token
-                or not _lease_live(data)
-            ):
+            if data is None or not self._mine(data):
                 return False
             reg._write_lease(self.template, self.name, {**data, "expires": time.time() + self.ttl})
         return True

@@ -516,13 +516,6 @@ class Runtime:
             if llm is None:
                 return None
 
-        lost = False
-
-        def renew(_tier: str) -> bool:
-            nonlocal lost
-            lost = not self._renew(lease)
-            return not lost
-
         def labelled_by_llm() -> list[Fixture]:
             pages, calls = llm_labelled(
                 llm, held[:LLM_LABEL_PAGES], schema, samples.known(), self.log
@@ -541,10 +534,10 @@ class Runtime:
             progress=self.log,
             llm_generator=llm,
             partial=True,
-            before_tier=renew,
+            before_tier=lambda _tier: self._renew(lease),
             llm_fixtures=labelled_by_llm,
         )
-        if lost:
+        if result.stopped:  # the lease was lost before a tier: nothing was published
             return None
         self.stats["llm_calls"] += result.llm_calls
         self.stats["llm_tokens"] += result.llm_tokens

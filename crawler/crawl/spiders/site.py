@@ -102,22 +102,23 @@ class SiteSpider(Spider):
         links = response.meta.pop(LINKS_KEY, None)
         if links is None:  # a page no parser worker read
             links = tree_links(response.selector.root, get_base_url(response), limit=sys.maxsize)
-        same = (f"http://{self.host}/", f"https://{self.host}/")
         for url in links or ():
-            if url.startswith(same):
-                parts = None
-            elif self.host not in url:
-                continue
-            else:
-                parts = urlsplit(url)
-                if parts.netloc != self.host:
-                    continue
-            if parts is not None and parts.scheme not in FOLLOWED_SCHEMES:
-                # file://HOST:PORT/etc/passwd has the start URL's host:port: the scheme decides
-                stats = getattr(getattr(self, "crawler", None), "stats", None)
-                if stats is not None:
-                    stats.inc_value("scrapec/links_refused/scheme")
-                continue
-            if self.follow is not None and not self.follow.search(url):
-                continue
-            yield self.request(url)
+            if self._ours(url) and (self.follow is None or self.follow.search(url)):
+                yield self.request(url)
+
+    def _ours(self, url: str) -> bool:
+        """Whether ``url`` is an http(s) link of the start URL's host:port."""
+        if url.startswith((f"http://{self.host}/", f"https://{self.host}/")):
+            return True  # the common case, without splitting the URL
+        if self.host not in url:
+            return False
+        parts = urlsplit(url)
+        if parts.netloc != self.host:
+            return False
+        if parts.scheme not in FOLLOWED_SCHEMES:
+            # file://HOST:PORT/etc/passwd has the start URL's host:port: the scheme decides
+            stats = getattr(getattr(self, "crawler", None), "stats", None)
+            if stats is not None:
+                stats.inc_value("scrapec/links_refused/scheme")
+            return False
+        return True
