@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -25,6 +24,7 @@ from crawler.crawl import Addon
 from crawler.crawl.addon import PLAYWRIGHT_HANDLER, playwright_installed
 from crawler.crawl.extension import ScrapecExtension
 from crawler.crawl.middleware import ScrapecDownloaderMiddleware, ScrapecSpiderMiddleware
+from crawler.demo.run import scrapy_command
 from crawler.exceptions import BadInput
 
 T = "shop.test/product"
@@ -208,22 +208,15 @@ def test_a_project_outside_the_repository_crawls_through_the_addon(tmp_path: Pat
     )
     with ShopServer(12) as shop:
         setup_registry(tmp_path, shop.url)
+        settings = {"SCRAPEC_REGISTRY": tmp_path / "reg", "SCRAPEC_FIXTURES": tmp_path / "fx"}
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "scrapy",
-                "crawl",
-                "shop",
-                "-a",
-                f"start_url={shop.url}/",
-                "-s",
-                f"SCRAPEC_REGISTRY={tmp_path / 'reg'}",
-                "-s",
-                f"SCRAPEC_FIXTURES={tmp_path / 'fx'}",
+            scrapy_command(
+                f"{shop.url}/",
+                settings,
                 "-O",
                 str(tmp_path / "items.jsonl"),
-            ],
+                command=("crawl", "shop"),
+            ),
             cwd=project,
             env=env,
             capture_output=True,

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ from shop_server import ShopServer
 from crawler import extract_html
 from crawler.checks import grounding_errors, url_error
 from crawler.compiler import compile_template
+from crawler.demo.run import scrapy_command
 from crawler.exceptions import BadInput, ParserFailed
 from crawler.fetch import fetch
 from crawler.history import History, escape_surrogates
@@ -74,26 +74,15 @@ def test_spider_follows_no_file_or_ftp_link_of_its_own_host(tmp_path: Path) -> N
     secret.write_text(product_page(99).replace("Acme", "TOPSECRET"), "utf-8")
     with LinkingShop(secret) as shop:
         setup_registry(tmp_path, shop.url)
+        settings = {
+            "SCRAPEC_REGISTRY": tmp_path / "reg",
+            "SCRAPEC_FIXTURES": tmp_path / "fx",
+            "LOG_LEVEL": "DEBUG",
+        }
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "scrapy",
-                "crawl",
-                "site",
-                "-a",
-                f"start_url={shop.url}/",
-                "-a",
-                "schema=product",
-                "-s",
-                f"SCRAPEC_REGISTRY={tmp_path / 'reg'}",
-                "-s",
-                f"SCRAPEC_FIXTURES={tmp_path / 'fx'}",
-                "-s",
-                "LOG_LEVEL=DEBUG",
-                "-O",
-                str(tmp_path / "items.jsonl"),
-            ],
+            scrapy_command(
+                f"{shop.url}/", settings, "-O", str(tmp_path / "items.jsonl"), schema="product"
+            ),
             cwd=ROOT,
             env=dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path / "home")),
             capture_output=True,

@@ -13,31 +13,21 @@ import pytest
 from conftest import ROOT, product_item, setup_registry
 from shop_server import ShopServer
 
+from crawler.demo.run import scrapy_command
+
 T = "shop.test/product"
 pytestmark = pytest.mark.slow
 
 
 def crawl(tmp_path: Path, base_url: str, out: str, *extra: str, wait: bool = True) -> Any:
-    cmd = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "site",
-        "-a",
-        f"start_url={base_url}/",
-        "-a",
-        "schema=product",
-        "-s",
-        f"SCRAPEC_REGISTRY={tmp_path / 'reg'}",
-        "-s",
-        f"SCRAPEC_FIXTURES={tmp_path / 'fx'}",
-        "-s",
-        "LOG_LEVEL=INFO",
-        "-O",
-        str(tmp_path / out),
-        *extra,
-    ]
+    settings = {
+        "SCRAPEC_REGISTRY": tmp_path / "reg",
+        "SCRAPEC_FIXTURES": tmp_path / "fx",
+        "LOG_LEVEL": "INFO",
+    }
+    cmd = scrapy_command(
+        f"{base_url}/", settings, "-O", str(tmp_path / out), *extra, schema="product"
+    )
     env = dict(
         os.environ,
         PYTHONPATH=str(ROOT),

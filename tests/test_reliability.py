@@ -19,6 +19,7 @@ from shop_server import ShopServer
 
 from crawler.compiler import compile_template
 from crawler.compiler.llm import LLMConfig, LLMGenerator
+from crawler.demo.run import scrapy_command
 from crawler.history import History, StorageError
 from crawler.parsing import Page
 from crawler.registry import Registry
@@ -192,31 +193,16 @@ def test_new_item_page_without_any_labeller_is_quarantined_with_what_to_do(tmp_p
 
 
 def _crawl(tmp_path: Path, base: str, feed: str) -> subprocess.Popen[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "site",
-        "-a",
-        f"start_url={base}/",
-        "-a",
-        "schema=product",
-        "-s",
-        f"SCRAPEC_REGISTRY={tmp_path / 'reg'}",
-        "-s",
-        f"SCRAPEC_FIXTURES={tmp_path / 'fx'}",
-        "-s",
-        f"JOBDIR={tmp_path / 'job'}",
-        "-s",
-        "CONCURRENT_REQUESTS=1",
-        "-s",
-        "LOG_LEVEL=INFO",
-        "-s",
-        "FEED_EXPORT_BATCH_ITEM_COUNT=1",
-        "-o",
-        str(tmp_path / "feed" / f"{feed}-%(batch_id)05d.jsonl"),
-    ]
+    settings = {
+        "SCRAPEC_REGISTRY": tmp_path / "reg",
+        "SCRAPEC_FIXTURES": tmp_path / "fx",
+        "JOBDIR": tmp_path / "job",
+        "CONCURRENT_REQUESTS": 1,
+        "LOG_LEVEL": "INFO",
+        "FEED_EXPORT_BATCH_ITEM_COUNT": 1,
+    }
+    feed_file = tmp_path / "feed" / f"{feed}-%(batch_id)05d.jsonl"
+    cmd = scrapy_command(f"{base}/", settings, "-o", str(feed_file), schema="product")
     env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path / "home"))
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -235,22 +221,13 @@ def _items(folder: Path) -> list[dict[str, Any]]:
 def test_sigkill_during_regeneration_then_resume(tmp_path: Path) -> None:
     with ShopServer(30) as shop:
         fixtures, _ = setup_registry(tmp_path, shop.url)
+        settings = {
+            "SCRAPEC_REGISTRY": tmp_path / "reg",
+            "SCRAPEC_FIXTURES": fixtures,
+            "LOG_LEVEL": "WARNING",
+        }
         first = subprocess.run(  # the first crawl records every URL's last good item
-            [
-                sys.executable,
-                "-m",
-                "scrapy",
-                "crawl",
-                "site",
-                "-a",
-                f"start_url={shop.url}/",
-                "-s",
-                f"SCRAPEC_REGISTRY={tmp_path / 'reg'}",
-                "-s",
-                f"SCRAPEC_FIXTURES={fixtures}",
-                "-s",
-                "LOG_LEVEL=WARNING",
-            ],
+            scrapy_command(f"{shop.url}/", settings),
             cwd=ROOT,
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
             capture_output=True,
