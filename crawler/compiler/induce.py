@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.compiler.labels import lower_alnum
 from crawler.fixtures import normalise
 from crawler.parsing import (
     Page,
@@ -434,15 +435,10 @@ def _prefer(hits: list[_Hit]) -> list[_Hit]:
 # Proposing selectors
 
 
-def _lower_alnum(value: str) -> str:
-    """Lower-case letters and digits only: ``"Brand-ACME 2"`` → ``"brandacme2"``."""
-    return re.sub(r"[^a-z0-9]", "", value.lower())
-
-
 def _holds(name: str, avoid: frozenset[str]) -> bool:
     """Whether an id or class holds a value of the samples (``product-SKU-002``, ``brand-acme``):
     such a name changes from page to page, so it is no anchor."""
-    slug = _lower_alnum(name)
+    slug = lower_alnum(name)
     return slug in avoid or any(len(v) >= 3 and v in slug for v in avoid)
 
 
@@ -527,7 +523,7 @@ class _Labels:
     def __init__(self, avoid: set[str | None], indexes: Sequence[_PageIndex]) -> None:
         self.avoid = avoid
         self.indexes = indexes
-        self.slugs = frozenset(_lower_alnum(v) for v in avoid if v)
+        self.slugs = frozenset(lower_alnum(v) for v in avoid if v)
         self.required_on: Sequence[_PageIndex] = ()  # pages that show the field: each has its label
         self.field_words: tuple[str, ...] = ()  # the field's name in words: "date", "posted"
         self.many = (
@@ -555,7 +551,7 @@ class _Labels:
     def affinity(self, label: str) -> float:
         """A cost bonus for a label that names the field ("Director:" for ``director``): of two
         labels beside the same value, the one that says what the field is."""
-        slug = _lower_alnum(label)
+        slug = lower_alnum(label)
         if not slug:
             return 0.0
         for word in self.field_words:

@@ -101,8 +101,9 @@ def _jsonld_list(page: Page, path: str) -> list[Any]:
     return out
 
 
-def _lower_alnum(value: str) -> str:
-    """Only the letters and digits, lower case: ``In Stock`` and ``InStock`` compare equal."""
+def lower_alnum(value: str) -> str:
+    """Only the letters and digits, lower case: ``In Stock`` and ``InStock`` compare equal,
+    ``"Brand-ACME 2"`` is ``"brandacme2"``."""
     return re.sub(r"[^a-z0-9]", "", value.lower())
 
 
@@ -115,10 +116,10 @@ def _as_written(page: Page, value: str) -> str | None:
     does not write (it shows "Only 4 left in stock") is a code, not a label of a text field."""
     if not _SCHEMA_ORG.match(value):
         return value  # grounding decides whether the page has it
-    want = _lower_alnum(value.rstrip("/").rsplit("/", 1)[-1])
+    want = lower_alnum(value.rstrip("/").rsplit("/", 1)[-1])
     if want:
         for text in page.xpath("//body//text()[string-length(normalize-space()) < 60]").getall():
-            if _lower_alnum(text) == want:
+            if lower_alnum(text) == want:
                 return clean(text) or value
     return None
 

@@ -145,7 +145,6 @@ def run_tiers(
     source: str | None = None
     made_by: str | None = None
     basis = fixtures  # the pages the candidate was gated on (and is published with)
-    llm_usage: dict[str, Any] = {"calls": 0, "tokens": 0, "cost": 0.0}
     induced: tuple[str, GateReport, str] | None = None  # a gated parser that leaves fields out
 
     for tier in ordered:
@@ -216,11 +215,6 @@ def run_tiers(
         outcome = gen.generate(
             template, schema, basis, previous=previous, failures=failures, progress=say
         )
-        llm_usage = {
-            "calls": outcome.usage.calls,
-            "tokens": outcome.usage.tokens,
-            "cost": outcome.usage.cost,
-        }
         result.llm_calls, result.llm_tokens, result.llm_cost = (
             outcome.usage.calls,
             outcome.usage.tokens,
@@ -252,7 +246,7 @@ def run_tiers(
             report,
             made_by,
             reason,
-            llm_usage,
+            {"calls": result.llm_calls, "tokens": result.llm_tokens, "cost": result.llm_cost},
             fields=result.fields,
             missing=result.missing,
         )
