@@ -154,3 +154,17 @@ def test_the_fast_path_for_numbers_never_grounds_what_the_full_reading_does_not(
             fast_hits += 1
             assert text._reads_number(wanted), (body, value)
     assert fast_hits > 200  # the shortcut is exercised, not vacuous
+
+
+def test_the_raw_source_shortcut_reads_no_text_inside_an_unclosed_attribute_quote() -> None:
+    """``<a title="x>VALUE``: the last ``>`` before the value is inside the quoted attribute
+    (the tag's quotes are unbalanced), so the value is no text content for the shortcut."""
+    from crawler.checks import PageText
+    from crawler.parsing import Page
+
+    text = PageText(
+        Page('<html><body><p>9<a title="9>Widget Deluxe</p></body></html>', "http://x/")
+    )
+    assert not text._verbatim_in_text("Widget Deluxe")
+    shown = PageText(Page('<html><body><a title="9">Widget Deluxe</a></body></html>', "http://x/"))
+    assert shown._verbatim_in_text("Widget Deluxe")
