@@ -4,7 +4,15 @@
 
     ScrapecError
     ├── BadInput                 a file, URL, schema or option given by the user is unusable
-    │   └── SchemaError          a schema cannot be found or is not a valid JSON Schema
+    │   ├── SchemaError          a schema cannot be found or is not a valid JSON Schema
+    │   └── ExampleNotFound      an example value given for a field is not on the page
+    ├── FetchError               a URL could not be fetched as an HTML page (``url``, ``reason``)
+    │   ├── NetworkError         DNS failure, refused or reset connection, timeout, TLS
+    │   ├── HTTPStatusError      the server answered 4xx/5xx (``status``)
+    │   ├── TooManyRedirects     a redirect loop or too long a chain
+    │   ├── NotHTML              the response is not an HTML page: PDF, image, JSON (``content_type``)
+    │   ├── PageTooLarge         the body is larger than the limit (``limit``)
+    │   └── RenderError          the browser could not load or finish rendering the page
     ├── PolicyViolation          parser source breaks the sandbox policy (line, rule)
     ├── ParserFailed             a parser raised, timed out, ran out of memory or returned a bad item
     ├── RegistryError            the parser registry on disk is missing, corrupt or locked
@@ -20,6 +28,14 @@ from __future__ import annotations
 
 __all__ = [
     "BadInput",
+    "ExampleNotFound",
+    "FetchError",
+    "HTTPStatusError",
+    "NetworkError",
+    "NotHTML",
+    "PageTooLarge",
+    "RenderError",
+    "TooManyRedirects",
     "BudgetExhausted",
     "CompileError",
     "ParserFailed",
@@ -42,6 +58,63 @@ class BadInput(ScrapecError):
 
 class SchemaError(BadInput):
     """A schema cannot be loaded or is not a valid draft 2020-12 JSON Schema."""
+
+
+class ExampleNotFound(BadInput):
+    """Example values given to teach a template do not occur on the page (``fields``: the
+    field names whose examples were not found)."""
+
+    def __init__(self, url: str, fields: dict[str, object]) -> None:
+        self.url = url
+        self.fields = dict(fields)
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.fields.items())
+        super().__init__(f"{url}: example values not found on the page: {shown}")
+
+
+class FetchError(ScrapecError):
+    """A URL could not be fetched as an HTML page. ``url`` is the URL asked for, ``reason``
+    the cause in words; the message names both."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class NetworkError(FetchError):
+    """No answer: DNS failure, connection refused or reset, timeout, TLS failure."""
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status (``status``: 4xx or 5xx)."""
+
+    def __init__(self, url: str, status: int, reason: str | None = None) -> None:
+        self.status = status
+        super().__init__(url, reason or f"HTTP {status}")
+
+
+class TooManyRedirects(FetchError):
+    """A redirect loop, or a chain longer than the limit."""
+
+
+class NotHTML(FetchError):
+    """The response is not an HTML page (``content_type``: what the server said it is)."""
+
+    def __init__(self, url: str, content_type: str, reason: str | None = None) -> None:
+        self.content_type = content_type
+        super().__init__(url, reason or f"not an HTML page (Content-Type {content_type!r})")
+
+
+class PageTooLarge(FetchError):
+    """The body is larger than ``limit`` bytes; it is not read further."""
+
+    def __init__(self, url: str, limit: int) -> None:
+        self.limit = limit
+        super().__init__(url, f"body larger than the {limit // 2**20} MiB limit")
+
+
+class RenderError(FetchError):
+    """The browser could not load the page, or it did not finish rendering in time."""
 
 
 class PolicyViolation(ScrapecError):
