@@ -134,6 +134,9 @@ def _parse_tree(body: bytes) -> Any:
     return root
 
 
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+
 class Page:
     """One HTML page and its URL.
 
@@ -242,9 +245,12 @@ class Page:
         found: list[dict[str, Any]] = []  # parsed anew per call: callers never share objects
         for raw in self._jsonld:
             try:
-                data = json.loads(raw)
-            except ValueError:
-                continue
+                data = json.loads(raw, strict=False)
+            except ValueError:  # a trailing comma (a common slip) is read, as JSON-LD readers do
+                try:
+                    data = json.loads(_TRAILING_COMMA.sub(r"\1", raw), strict=False)
+                except ValueError:
+                    continue
             stack = data if isinstance(data, list) else [data]
             while stack:
                 obj = stack.pop(0)

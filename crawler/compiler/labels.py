@@ -1,7 +1,7 @@
 """Labellers: where the labelled values that induction learns from come from, without an LLM.
 
-* :func:`structured_labels` — structured data in the page (JSON-LD, microdata ``itemprop``,
-  OpenGraph ``<meta property>``), mapped onto the schema by property names and types;
+* :func:`structured_labels` — structured data in the page (JSON-LD, microdata, RDFa, OpenGraph,
+  read with extruct by :mod:`crawler.structured`), mapped onto the schema by property names;
 * :func:`history_labels` — the last good item of the same URL (a redesign keeps the data);
 * :func:`context_labels` — the label text that stood beside each value in the old layout
   (``SKU``, ``Publisher:``), looked up again in the new layout.
@@ -17,14 +17,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from crawler.checks import grounded_fields
-from crawler.parsing import Page, absolute, clean, currency, date, labelled, ld, number
+from crawler.parsing import Page, absolute, clean, currency, date, labelled, number
 from crawler.schemas import Schema
+from crawler.structured import StructuredData, main_entity, read_structured, type_matches
 
 __all__ = [
     "context_labels",
     "field_contexts",
     "history_labels",
     "merge_labels",
+    "schema_type",
     "structured_labels",
 ]
 
@@ -81,24 +83,34 @@ def _convert(schema: Schema, name: str, value: Any, page: Page) -> Any:
     return clean(value)
 
 
-def _jsonld_list(page: Page, path: str) -> list[Any]:
-    """Every value of a dotted path in the page's JSON-LD (lists kept, for authors)."""
-    out: list[Any] = []
-    for obj in page.jsonld():
-        value: Any = obj
-        for key in path.split("."):
-            if isinstance(value, list) and key not in ("",):
-                value = [v.get(key) if isinstance(v, dict) else None for v in value]
-                value = [v for v in value if v is not None] or None
+def _path_values(entity: dict[str, Any], path: str, many: bool) -> list[Any]:
+    """The values of a dotted path in an entity; lists on the way are entered (every element
+    when ``many``, for authors; the first otherwise)."""
+    values: list[Any] = [entity]
+    for key in path.split("."):
+        step: list[Any] = []
+        for value in values:
+            if isinstance(value, list):
+                value = [v for v in value if isinstance(v, dict)]
+                value = value if many else value[:1]
+                step.extend(v.get(key) for v in value)
             elif isinstance(value, dict):
-                value = value.get(key)
-            else:
-                value = None
-            if value is None:
-                break
-        if value is not None:
-            out.extend(value if isinstance(value, list) else [value])
-    return out
+                step.append(value.get(key))
+        values = [v for v in step if v is not None]
+        if not values:
+            return []
+    out: list[Any] = []
+    for value in values:
+        out.extend(value if isinstance(value, list) else [value])
+    return out if many else out[:1]
+
+
+def schema_type(schema: Schema) -> str | None:
+    """The schema.org type of the schema's item: ``x-schema-org-type``, else its ``title``
+    without spaces (``"Job Posting"`` is ``JobPosting``)."""
+    doc = schema.document
+    named = doc.get("x-schema-org-type") or doc.get("title")
+    return re.sub(r"\s+", "", named) if isinstance(named, str) and named.strip() else None
 
 
 def lower_alnum(value: str) -> str:
@@ -124,22 +136,36 @@ def _as_written(page: Page, value: str) -> str | None:
     return None
 
 
-def structured_labels(page: Page, schema: Schema) -> dict[str, Any]:
-    """Values the page states in JSON-LD, microdata or OpenGraph, mapped onto the schema."""
+def structured_labels(
+    page: Page, schema: Schema, data: StructuredData | None = None
+) -> dict[str, Any]:
+    """Values the page states in structured data (:mod:`crawler.structured`: JSON-LD, microdata,
+    RDFa, OpenGraph), mapped onto the schema by property names: from the entity of the schema's
+    type (:func:`schema_type`), else OpenGraph, else ``itemprop`` attributes outside any item."""
+    data = data if data is not None else read_structured(page)
+    wanted = schema_type(schema)
+    entity = main_entity(data, wanted, list(schema.properties))
+    if entity is not None and not type_matches(entity, wanted):
+        entity = None  # a page's Organization or BreadcrumbList does not name its product
     labels: dict[str, Any] = {}
     for name in schema.properties:
         keys = _SYNONYMS.get(name, ()) + (name, _camel(name))
+        many = schema.is_list(name)
         for key in keys:
             if ":" in key:
-                raw: list[Any] = [page.meta(key)] if page.meta(key) else []
-            elif schema.is_list(name):
-                raw = _jsonld_list(page, key)
+                raw: list[Any] = [data.opengraph[key]] if key in data.opengraph else []
+            elif entity is not None:
+                raw = _path_values(entity, key, many)
             else:
-                found = ld(page, key)
-                raw = [found] if found is not None else []
-            if not raw and "." not in key and ":" not in key:
+                raw = []
+            if not raw and "." not in key and ":" not in key and entity is None:
+                # itemprop with no itemscope around it (extruct reads items only); never one
+                # inside a nested item (a brand's name is not the product's)
                 raw = page.xpath(
-                    f'//*[@itemprop="{key}"]/@content | //*[@itemprop="{key}"][not(@content)]'
+                    f'//*[@itemprop="{key}"][not(ancestor::*[@itemscope][@itemprop])]'
+                    f"[not(@itemscope)]/@content"
+                    f' | //*[@itemprop="{key}"][not(@content)][not(@itemscope)]'
+                    f"[not(ancestor::*[@itemscope][@itemprop])]"
                 ).getall()
                 raw = [clean(re.sub(r"<[^>]+>", " ", r)) for r in raw]
             values = [
@@ -153,7 +179,7 @@ def structured_labels(page: Page, schema: Schema) -> dict[str, Any]:
             ):
                 values = [w for w in (_as_written(page, v) for v in values) if w]
             if values:
-                labels[name] = values if schema.is_list(name) else values[0]
+                labels[name] = values if many else values[0]
                 break
     return grounded_fields(labels, page, schema)
 
