@@ -13,6 +13,7 @@ from scrapy.settings import BaseSettings
 SPIDER_MIDDLEWARE = ("crawler.crawl.middleware.ScrapecSpiderMiddleware", 900)
 DOWNLOADER_MIDDLEWARE = ("crawler.crawl.middleware.ScrapecDownloaderMiddleware", 50)
 EXTENSION = ("crawler.crawl.extension.ScrapecExtension", 500)
+RUNS_EXTENSION = ("crawler.crawl.runs_ext.ScrapecRunsExtension", 510)  # the run history
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
@@ -40,6 +41,7 @@ class Addon:
             ("SPIDER_MIDDLEWARES", SPIDER_MIDDLEWARE),
             ("DOWNLOADER_MIDDLEWARES", DOWNLOADER_MIDDLEWARE),
             ("EXTENSIONS", EXTENSION),
+            ("EXTENSIONS", RUNS_EXTENSION),
         ):
             cls = load_object(path)
             if cls not in _components(settings, name):  # the project placed (or disabled) it
