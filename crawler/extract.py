@@ -26,11 +26,10 @@ from crawler.parsing import Page, decode_html
 from crawler.problems import Problem, ProblemKind, parser_failure
 from crawler.registry import Registry
 from crawler.schemas import Schema, load_schema
-from crawler.settings import DEFAULT, Settings
+from crawler.settings import Settings
 from crawler.workers import WorkerPool, default_pool
 
 __all__ = [
-    "DEFAULT_REGISTRY",
     "Extraction",
     "Extractor",
     "check_page_bytes",
@@ -39,7 +38,6 @@ __all__ = [
     "read_html_file",
 ]
 
-DEFAULT_REGISTRY = DEFAULT.registry  # the default; SCRAPEC_REGISTRY is read at each call
 MAX_PAGE_BYTES = 32 * 1024 * 1024
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])  # never in text: NUL, SOH, …
 

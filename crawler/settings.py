@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.exceptions import BadInput
 
-__all__ = ["DEFAULT", "LAYOUT_THRESHOLD", "LLM_VARIABLES", "Settings"]
+__all__ = ["DEFAULT", "LAYOUT_THRESHOLD", "LLM_VARIABLES", "Settings", "user_folder"]
 
 LAYOUT_THRESHOLD = 0.5  # layout similarity below which a page is drift (and no layout route)
 GENERATORS = ("auto", "repair", "induce", "llm")
@@ -46,8 +47,10 @@ def _option(
     maximum: float | None = None,
     choices: tuple[str, ...] = (),
     shown: str | None = None,
+    factory: Callable[[], Any] | None = None,
 ) -> Any:
-    """A field of :class:`Settings`: its default, its one-line doc and what a value must be."""
+    """A field of :class:`Settings`: its default (or ``factory``, called when a Settings is
+    made), its one-line doc and what a value must be."""
     meta = {
         "doc": doc,
         "env_only": env_only,
@@ -56,7 +59,18 @@ def _option(
         "choices": choices,
         "shown": shown,
     }
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def user_folder(name: str) -> str:
+    """``<the user's data folder>/scrapec/<name>``, read now: ``$XDG_DATA_HOME/scrapec`` or
+    ``~/.local/share/scrapec`` on Linux, the platform's own elsewhere (platformdirs). The default
+    home of the registry and of fixtures, so nothing is written into the current folder."""
+    import platformdirs
+
+    return str(Path(platformdirs.user_data_dir("scrapec", appauthor=False)) / name)
 
 
 @dataclass(frozen=True)
@@ -64,8 +78,18 @@ class Settings:
     """The options of scrapec; field ``x`` is the setting (or variable) ``SCRAPEC_X``."""
 
     enabled: bool = _option(True, "every component raises `NotConfigured` when off")
-    registry: str = _option("generated_parsers", "the parser registry")
-    fixtures: str = _option("fixtures", "fixtures: new templates and the gate")
+    registry: str = _option(
+        None,
+        "the parser registry",
+        factory=lambda: user_folder("registry"),
+        shown="<user data>/scrapec/registry",
+    )
+    fixtures: str = _option(
+        None,
+        "fixtures: new templates and the gate",
+        factory=lambda: user_folder("fixtures"),
+        shown="<user data>/scrapec/fixtures",
+    )
     state_dir: str | None = _option(
         None, "held, released and quarantined pages", shown="<registry>/.state"
     )

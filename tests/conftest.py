@@ -11,6 +11,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SWDE = Path(os.environ.get("SCRAPEC_SWDE", ROOT.parent / "shared" / "data" / "swde-dev"))
 
+# the default registry and fixtures are per-user folders (platformdirs): tests never touch the
+# real user's, and a test that relies on a default sees an empty one of its own session
+if "SCRAPEC_TEST_DATA_HOME" not in os.environ:
+    import tempfile
+
+    os.environ["SCRAPEC_TEST_DATA_HOME"] = tempfile.mkdtemp(prefix="scrapec-data-")
+    os.environ["XDG_DATA_HOME"] = os.environ["SCRAPEC_TEST_DATA_HOME"]
+
 
 @pytest.fixture
 def swde() -> Path:

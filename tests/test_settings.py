@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import doctest
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -24,13 +25,10 @@ def test_the_module_examples_run() -> None:
 
 def test_defaults() -> None:
     s = Settings()
-    assert (s.enabled, s.registry, s.fixtures, s.state_dir, s.schema) == (
-        True,
-        "generated_parsers",
-        "fixtures",
-        None,
-        None,
-    )
+    assert (s.enabled, s.state_dir, s.schema) == (True, None, None)
+    # the registry and fixtures live in the user's data folder, never in the current folder
+    assert s.registry.endswith("/scrapec/registry") and os.path.isabs(s.registry)
+    assert s.fixtures.endswith("/scrapec/fixtures") and os.path.isabs(s.fixtures)
     assert (s.regen_samples, s.layout_threshold, s.regen_lease, s.generator) == (
         3,
         0.5,
@@ -217,10 +215,10 @@ def test_the_cli_defaults_come_from_settings_and_flags_win(
 
     defaults = Settings.from_env({"SCRAPEC_REGISTRY": str(tmp_path / "env-reg")})
     args = build_parser(defaults).parse_args(["test"])
-    assert args.registry == str(tmp_path / "env-reg") and args.fixtures == "fixtures"
+    assert args.registry == str(tmp_path / "env-reg") and args.fixtures == Settings().fixtures
     args = build_parser(defaults).parse_args(["test", "--registry", "flag-reg"])
     assert args.registry == "flag-reg"
-    assert build_parser().parse_args(["rollback", "a.test/b"]).registry == "generated_parsers"
+    assert build_parser().parse_args(["rollback", "a.test/b"]).registry == Settings().registry
 
     monkeypatch.setenv("SCRAPEC_REGISTRY", str(tmp_path / "missing"))
     assert main(["report", "--out", str(tmp_path / "rep")]) == 2
@@ -233,9 +231,11 @@ def test_the_cli_defaults_come_from_settings_and_flags_win(
 def test_the_api_reads_the_registry_variable_when_called(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crawler.extract import DEFAULT_REGISTRY, Extractor
+    from crawler.extract import Extractor
 
-    assert DEFAULT_REGISTRY == "generated_parsers"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("SCRAPEC_REGISTRY", raising=False)
+    assert Extractor(in_process=True).registry.root == tmp_path / "data/scrapec/registry"
     monkeypatch.setenv("SCRAPEC_REGISTRY", str(tmp_path / "reg"))
     assert Extractor(in_process=True).registry.root == tmp_path / "reg"
     assert Extractor(tmp_path / "other", in_process=True).registry.root == tmp_path / "other"
