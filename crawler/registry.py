@@ -29,7 +29,14 @@ from crawler.sandbox import LoadedParser, check_source, load_parser, source_hash
 from crawler.schemas import Schema, load_schema
 from crawler.settings import LAYOUT_THRESHOLD  # minimum similarity for routing by layout
 
-__all__ = ["Registry", "TemplateInfo", "atomic_write", "check_template_id"]
+__all__ = [
+    "Registry",
+    "TemplateInfo",
+    "atomic_write",
+    "check_template_id",
+    "rolled_back",
+    "with_version",
+]
 
 _TEMPLATE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]{0,120}/[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 RECHECK_SECONDS = 1.0  # how long a read of the disk is trusted before it is checked again
@@ -76,6 +83,66 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def with_version(
+    data: dict[str, Any],
+    number: int,
+    source: str,
+    *,
+    schema: str,
+    generator: str,
+    reason: str,
+    schema_hash: str,
+    schema_file: str | None,
+    layout: frozenset[str] | None,
+    url_pattern: str | None,
+    fixtures_passed: list[str] | None,
+    llm: dict[str, Any] | None,
+    render: bool | None,
+    fields: dict[str, dict[str, Any]] | None,
+    missing: dict[str, str] | None,
+) -> dict[str, Any]:
+    """A template's ``parser.json`` ``data`` with version ``number`` (of ``source``) added and
+    made active: what :meth:`Registry.publish` writes, whichever backend keeps it."""
+    versions = dict(data.get("versions", {}))
+    versions[str(number)] = {
+        "file": f"v{number}.py",
+        "generator": generator,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "schema": schema,
+        "schema_hash": schema_hash,
+        "schema_file": schema_file,
+        "source_hash": source_hash(source),
+        "layout": sorted(layout) if layout is not None else None,
+        "fixtures_passed": list(fixtures_passed or []),
+        "llm": llm or {"calls": 0, "tokens": 0, "cost": 0.0},
+        "reason": reason,
+        "fields": fields or {},
+        "missing_fields": missing or {},
+    }
+    data = {**data, "versions": versions, "schema": schema, "schema_file": schema_file}
+    data["active"] = number
+    if layout is not None:
+        data["reference_layout"] = sorted(layout)
+    if url_pattern is not None:
+        data["url_pattern"] = url_pattern
+    if render is not None:
+        data["render"] = render
+    return data
+
+
+def rolled_back(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """A template's ``parser.json`` ``data`` with ``version`` (one it has) active again, with
+    the schema and reference layout that version was made for."""
+    data = dict(data)
+    data["active"] = version
+    chosen = dict(data.get("versions", {}).get(str(version), {}))
+    if chosen.get("schema"):
+        data["schema"] = chosen["schema"]
+    data["schema_file"] = chosen.get("schema_file")
+    data["reference_layout"] = chosen.get("layout") or data.get("reference_layout", [])
+    return data
 
 
 @dataclass
@@ -589,31 +656,23 @@ class Registry:
                 if not (folder / schema_file).is_file():
                     atomic_write(folder / schema_file, text.encode("utf-8"))
             atomic_write(folder / f"v{number}.py", source.encode("utf-8"))
-            versions[str(number)] = {
-                "file": f"v{number}.py",
-                "generator": generator,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "schema": schema,
-                "schema_hash": schema_hash,
-                "schema_file": schema_file,
-                "source_hash": source_hash(source),
-                "layout": sorted(layout) if layout is not None else None,
-                "fixtures_passed": list(fixtures_passed or []),
-                "llm": llm or {"calls": 0, "tokens": 0, "cost": 0.0},
-                "reason": reason,
-                "fields": fields or {},
-                "missing_fields": missing or {},
-            }
-            data["versions"] = versions
-            data["schema"] = schema
-            data["schema_file"] = schema_file
-            data["active"] = number
-            if layout is not None:
-                data["reference_layout"] = sorted(layout)
-            if url_pattern is not None:
-                data["url_pattern"] = url_pattern
-            if render is not None:
-                data["render"] = render
+            data = with_version(
+                {**data, "versions": versions},
+                number,
+                source,
+                schema=schema,
+                generator=generator,
+                reason=reason,
+                schema_hash=schema_hash,
+                schema_file=schema_file,
+                layout=layout,
+                url_pattern=url_pattern,
+                fixtures_passed=fixtures_passed,
+                llm=llm,
+                render=render,
+                fields=fields,
+                missing=missing,
+            )
             self._write_info(template, data)
             return number
 
@@ -639,16 +698,7 @@ class Registry:
                 version = earlier[-1]
             if version not in numbers:
                 raise RegistryError(f"{info.path}: no version {version} (have {numbers})")
-            data = dict(info.data)
-            data["active"] = version
-            chosen = info.version(version)
-            if chosen.get("schema"):
-                data["schema"] = chosen["schema"]
-            data["schema_file"] = chosen.get("schema_file")
-            data["reference_layout"] = info.version(version).get("layout") or data.get(
-                "reference_layout", []
-            )
-            self._write_info(template, data)
+            self._write_info(template, rolled_back(info.data, version))
             return version
 
     def _write_info(self, template: str, data: dict[str, Any]) -> None:
