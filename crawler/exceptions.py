@@ -12,7 +12,8 @@
     │   ├── TooManyRedirects     a redirect loop or too long a chain
     │   ├── NotHTML              the response is not an HTML page: PDF, image, JSON (``content_type``)
     │   ├── PageTooLarge         the body is larger than the limit (``limit``)
-    │   └── RenderError          the browser could not load or finish rendering the page
+    │   ├── RenderError          the browser could not load or finish rendering the page
+    │   └── RobotsDisallowed     robots.txt forbids fetching the URL (when robots.txt is obeyed)
     ├── PolicyViolation          parser source breaks the sandbox policy (line, rule)
     ├── ParserFailed             a parser raised, timed out, ran out of memory or returned a bad item
     ├── RegistryError            the parser registry on disk is missing, corrupt or locked
@@ -35,6 +36,7 @@ __all__ = [
     "NotHTML",
     "PageTooLarge",
     "RenderError",
+    "RobotsDisallowed",
     "TooManyRedirects",
     "BudgetExhausted",
     "CompileError",
@@ -115,6 +117,10 @@ class PageTooLarge(FetchError):
 
 class RenderError(FetchError):
     """The browser could not load the page, or it did not finish rendering in time."""
+
+
+class RobotsDisallowed(FetchError):
+    """robots.txt forbids the URL (or is treated as disallowing all: a 5xx robots.txt)."""
 
 
 class PolicyViolation(ScrapecError):
