@@ -20,7 +20,7 @@ from crawler import extract_html
 from crawler.checks import grounding_errors, url_error
 from crawler.compiler import compile_template
 from crawler.demo.run import scrapy_command
-from crawler.exceptions import BadInput, ParserFailed
+from crawler.exceptions import BadInput, PageTooLarge, ParserFailed
 from crawler.fetch import fetch
 from crawler.history import History, escape_surrogates
 from crawler.parsing import Page
@@ -161,7 +161,8 @@ def test_fetch_refuses_what_is_not_http_in_one_line_naming_the_url(url: str) -> 
 
 
 def test_fetch_reads_http_with_any_case_of_scheme(web: str) -> None:
-    body, final, charset = fetch(web.replace("http", "HTTP", 1) + "/page")
+    fetched = fetch(web.replace("http", "HTTP", 1) + "/page")
+    body, final, charset = fetched.body, fetched.final_url, fetched.encoding
     assert body == b"<p>hello</p>" and charset == "utf-8" and final.endswith("/page")
 
 
@@ -175,9 +176,10 @@ def test_fetch_follows_no_redirect_off_http(web: str, path: str, target: str) ->
 
 
 def test_fetch_reads_no_more_than_its_limit(web: str) -> None:
-    with pytest.raises(BadInput, match="larger than 100000 bytes"):
+    with pytest.raises(PageTooLarge) as info:
         fetch(web + "/big", max_bytes=100_000)
-    body, _, _ = fetch(web + "/big", max_bytes=2_000_000)
+    assert info.value.limit == 100_000 and info.value.url == web + "/big"
+    body = fetch(web + "/big", max_bytes=2_000_000).body
     assert len(body) == 1_200_000
 
 
