@@ -13,6 +13,10 @@ Grounding matches whole values as the page's text shows them, never its markup:
   attribute value: ``£12.50`` and ``12,50 €`` ground 12.5 but not 1250 or 50; ``1,299.50`` grounds
   1299.5 but not 99; ``12.500`` grounds 12.5 and 12500 (the page does not say which it means).
   Digit groups split by spaces or by markup (``1 299 €``, ``£<b>12</b>.99``) are read together.
+* A block text (a field the schema marks ``"x-main-text": true``: an article's body, read as
+  paragraphs from several elements) is grounded line by line, each line as a string value or,
+  whitespace ignored, in the page's text: inline markup runs together (``Rain <a>fell</a>.``
+  reads ``Rain fell.``) and the asides it leaves out break no line.
 * Fields the schema marks ``"x-derived": true`` (ISO dates, absolute URLs, currency codes) are not
   looked for in the page.
 * A URL field (a property, or the items of an array property, with ``"format": "uri"``; derived
@@ -85,6 +89,7 @@ class PageText:
         self._structured: str | None = None
         self._runs: list[tuple[str, str]] | None = None
         self._attribute_runs: list[tuple[str, str]] | None = None
+        self._dense: str | None = None
 
     @property
     def text(self) -> str:
@@ -160,6 +165,25 @@ class PageText:
             if decoded != needle:
                 return self.contains(decoded)
         return False
+
+    def contains_prose(self, value: str) -> bool:
+        """Whether the page shows a block text (a field the schema marks ``"x-main-text": true``,
+        read from several elements): each of its lines as :meth:`contains` does, or, whitespace
+        ignored, in the page's text (inline markup run together: ``Rain <a>fell</a>.`` shows
+        ``Rain fell.``, a paragraph before an aside that was left out still shows)."""
+        for line in value.splitlines():
+            if self.contains(line):
+                continue
+            if "".join(line.split()) not in self.dense:
+                return False
+        return True
+
+    @property
+    def dense(self) -> str:
+        """The page's :attr:`text` with all whitespace removed."""
+        if self._dense is None:
+            self._dense = "".join(self.text.split())
+        return self._dense
 
     def _verbatim_in_text(self, needle: str) -> bool:
         """The fast path: ``needle`` stands in the raw HTML at a place that is text content.
@@ -434,8 +458,11 @@ def grounding_errors(
                         break
             if schema.is_derived(name):
                 continue
+        prose = schema is not None and bool(schema.properties.get(name, {}).get("x-main-text"))
         for one in values:
-            if not text.shows(one):
+            if not (
+                text.contains_prose(one) if prose and isinstance(one, str) else text.shows(one)
+            ):
                 message = NOT_SHOWN.format(field=name, value=_short(one))
                 errors.append(Problem.of(ProblemKind.GROUNDING, name, message))
                 break

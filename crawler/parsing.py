@@ -50,6 +50,7 @@ __all__ = [
     "ld",
     "lines",
     "number",
+    "paragraphs",
     "price",
     "regex",
     "regex_all",
@@ -393,6 +394,85 @@ def lines(nodes: SelectorList[Any] | None) -> list[str]:
         elif root is not None:
             _lines_of(root, out)
     return [v for v in (clean(x) for x in out) if v]
+
+
+# block elements of prose (the lines' blocks and the few more a body text is laid out in)
+_PROSE_BLOCKS = _BLOCKS | frozenset(
+    "body caption center details fieldset figure legend menu summary".split()
+)
+_BREAK = "\x00"  # a <br> while a paragraph is read (the HTML parser strips NUL from pages)
+
+
+def _paragraphs_of(root: Any, skipped: set[Any], out: list[str]) -> None:
+    """Append the paragraphs of an element to ``out``: text broken at block elements, a ``<br>``
+    a line break, inline text run together as a browser shows it; ``skipped`` elements (and
+    scripts, styles) are not read, their tails are."""
+    current: list[str] = [root.text or ""]
+
+    def flush() -> None:
+        found = [clean(line) for line in "".join(current).split(_BREAK)]
+        paragraph = "\n".join(line for line in found if line)
+        if paragraph:
+            out.append(paragraph)
+        current.clear()
+
+    stack = [(child, False) for child in reversed(root)]
+    while stack:
+        el, closing = stack.pop()
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if closing:
+            if tag in _PROSE_BLOCKS:
+                flush()
+            current.append(el.tail or "")
+            continue
+        if not tag or tag in _SKIPPED or el in skipped:  # comments, scripts: only their tail
+            current.append(el.tail or "")
+            continue
+        if tag == "br":
+            current.append(_BREAK + (el.tail or ""))
+            continue
+        if tag in _PROSE_BLOCKS:
+            flush()
+        current.append(el.text or "")
+        stack.append((el, True))
+        stack.extend((child, False) for child in reversed(el))
+    flush()
+
+
+def paragraphs(nodes: SelectorList[Any] | None, skip: str | None = None) -> str | None:
+    """The text of a selection as paragraphs, for a body text: every node's text broken into
+    paragraphs at block elements (``<p>``, ``<h2>``, ``<li>``, ``<div>`` …), a ``<br>`` a line
+    break, inline text (links, emphasis) run together as a browser shows it, whitespace folded;
+    blank paragraphs dropped, the others joined by a blank line; None when there is no text.
+    ``skip`` is an XPath, relative to each node, of elements not read (asides, share buttons);
+    a node inside an earlier node of the selection is not read twice.
+
+    >>> page = Page(
+    ...     "<html><div class='story'><p>Rain <a href='/w'>fell</a>.</p><aside><p>Read more</p>"
+    ...     "</aside><h2>Later</h2><p>It stopped.<br>The sun came out.</p></div></html>"
+    ... )
+    >>> paragraphs(page.css("div.story"), skip=".//aside")
+    'Rain fell.\\n\\nLater\\n\\nIt stopped.\\nThe sun came out.'
+    >>> paragraphs(page.css("div.story > p"))
+    'Rain fell.\\n\\nIt stopped.\\nThe sun came out.'
+    """
+    if nodes is None:
+        return None
+    out: list[str] = []
+    read: set[Any] = set()
+    for node in nodes:
+        root = node.root
+        if isinstance(root, str):
+            value = clean(root)
+            if value:
+                out.append(value)
+            continue
+        if root is None or any(a in read for a in root.iterancestors()):
+            continue
+        read.add(root)
+        skipped = {s.root for s in node.xpath(skip)} if skip else set()
+        _paragraphs_of(root, skipped, out)
+    return "\n\n".join(out) or None
 
 
 def split(values: Any, sep: str = ",") -> list[str]:

@@ -7,6 +7,13 @@ node), propose selectors for them, from anchors that survive redesigns (ids, ite
 text beside a value, classes) to positional paths, run every candidate on every sample page, and
 keep the cheapest one that is exact on all of them. Each field becomes one line of a readable
 parser module.
+
+A block-text field (the schema marks it ``"x-main-text": true``: an article's body) is read with
+:func:`crawler.parsing.paragraphs` from a container: the containers whose paragraphs make the
+labelled text are found by :func:`crawler.compiler.body.readings` (the deepest element holding
+nearly all of it, the elements under it that hold none of it skipped), so a label that differs a
+little from the page's paragraphs (a caption or a list left out) still finds its container; the
+rule chosen must read the labelled text exactly (whitespace folded) on every sample.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from crawler.parsing import (
     ld,
     lines,
     number,
+    paragraphs,
     price,
     regex,
     regex_all,
@@ -64,14 +72,17 @@ class Rule:
     """How one field is read: a query, how its result is taken, and a conversion."""
 
     query: str  # XPath, or a JSON-LD path for kind "ld"
-    kind: str = "text"  # text | texts | lines | ld
+    kind: str = "text"  # text | texts | lines | paragraphs | ld
     convert: str = ""  # "" | number | date | absolute | currency
     pattern: str | None = None  # regex with one group, applied to the text
     ld_type: str | None = None
     cost: float = 0.0
     sep: str | None = None  # list values written in one text, split at this separator
+    skip: str | None = None  # kind "paragraphs": XPath (relative to the container) not read
 
     def apply(self, page: Page) -> Any:
+        if self.kind == "paragraphs":  # a block text keeps its paragraph breaks
+            return paragraphs(page.xpath(self.query), self.skip)
         if self.kind == "ld":
             value: Any = ld(page, self.query, self.ld_type)
             if isinstance(value, list):
@@ -108,6 +119,9 @@ class Rule:
         return clean(value) if isinstance(value, str) else value
 
     def code(self) -> str:
+        if self.kind == "paragraphs":
+            skip = f", skip={self.skip!r}" if self.skip else ""
+            return f"paragraphs(page.xpath({self.query!r}){skip})"
         if self.kind == "ld":
             inner = f"ld(page, {self.query!r}" + (f", {self.ld_type!r})" if self.ld_type else ")")
         else:
@@ -262,6 +276,7 @@ def render_parser(
             "texts",
             "text",
             "lines",
+            "paragraphs",
             "split",
             "number",
             "price",
@@ -831,6 +846,49 @@ def _gather(
     return candidates
 
 
+def _gather_main_text(
+    name: str,
+    schema: Schema,
+    samples: Sequence[tuple[Page, dict[str, Any]]],
+    indexes: Sequence[_PageIndex],
+    values: Sequence[Any],
+    present: Sequence[int],
+    labels: _Labels,
+    numbers: Sequence[Rule],
+    partial: bool,
+) -> dict[Rule, None]:
+    """Candidate rules for a block-text field: the paragraphs of each container whose text makes
+    the labelled value on (up to) three sample pages, with the elements that sample skips, or
+    the elements every sample skips (a box of links on one page, share buttons on another)."""
+    from crawler.compiler.body import readings
+
+    candidates: dict[Rule, None] = {}
+    found = []
+    for i in present[:3]:
+        value = values[i]
+        if not isinstance(value, str):
+            continue
+        page = samples[i][0]
+        for path, kind in _jsonld_paths(page, value, ""):  # "articleBody" in the JSON-LD
+            candidates[Rule(path, "ld", ld_type=kind, cost=11.5 if partial else 1.5)] = None
+        found.append(readings(page, value)[:3])
+    every = " | ".join(
+        dict.fromkeys(
+            part
+            for group in found
+            if group and group[0].skip
+            for part in group[0].skip.split(" | ")
+        )
+    )
+    for group in found:
+        for reading in group:
+            for query, cost in _propose(_Hit(reading.element, "element"), False, labels):
+                for skip in dict.fromkeys((reading.skip, every or None)):
+                    extra = 0.3 + 0.1 * skip.count(" | ") if skip else 0.0
+                    candidates[Rule(query, "paragraphs", cost=cost + extra, skip=skip)] = None
+    return candidates
+
+
 def _names_data(pattern: str, values: set[str | None]) -> bool:
     """Whether a pattern's literal context holds a value of the sample items."""
     literal = re.sub(r"\\s[+*]|\\(.)|\(\.\+\?\)|\(\\d\[\\d\.,\]\*\)|[\^$]", r" \1 ", pattern)
@@ -1025,7 +1083,9 @@ def induce_field(
     labels.required_on = [indexes[i] for i in present]
     labels.many = many
     labels.field_words = tuple(w for w in re.split(r"[^a-z0-9]+", name.lower()) if w)
-    candidates = _gather(name, schema, samples, indexes, values, present, labels, numbers, partial)
+    main_text = bool(schema.properties.get(name, {}).get("x-main-text")) and not many
+    collect = _gather_main_text if main_text else _gather
+    candidates = collect(name, schema, samples, indexes, values, present, labels, numbers, partial)
     parts, exact = _choose(candidates, samples, values, many)
     result = FieldResult(
         name,
@@ -1051,7 +1111,7 @@ def induce_field(
             vals: Sequence[Any],
             shown: Sequence[int],
         ) -> dict[Rule, None]:
-            return _gather(name, schema, some, their, vals, shown, labels, numbers, partial)
+            return collect(name, schema, some, their, vals, shown, labels, numbers, partial)
 
         cases = _fold_cases(gather, samples, indexes, values, present)
         held_out, votes = _held_out(cases, samples, values, many)

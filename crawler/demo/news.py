@@ -1,4 +1,11 @@
-"""news.demo, The Harbour Herald: semantic HTML5 with microdata, OpenGraph and JSON-LD."""
+"""news.demo, The Harbour Herald: semantic HTML5 with microdata, OpenGraph and JSON-LD.
+
+An article's body is several paragraphs (a quote, a link inside a paragraph, sometimes a
+subheading or a list) with boilerplate around it and inside it: share buttons, a "Read more"
+box of links between two paragraphs, tags, related stories and readers' comments. The body is
+in the truth (``body``: its paragraphs, subheadings and list items, separated by blank lines),
+not in the structured data.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +26,32 @@ from crawler.demo.common import (
     slugify,
 )
 
-__all__ = ["PER_PAGE", "TEMPLATE", "Article", "NewsSite"]
+__all__ = ["PER_PAGE", "TEMPLATE", "Article", "Block", "NewsSite", "body_text"]
 
 TEMPLATE = "news.demo/article"
 PER_PAGE = 10
 
 _WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of an article body: a paragraph (``p``, with ``link`` a phrase of it that is a
+    link), a subheading (``h2``) or a list (``ul``, its ``items``)."""
+
+    kind: str
+    text: str = ""
+    link: str = ""
+    items: tuple[str, ...] = ()
+
+    def paragraphs(self) -> list[str]:
+        """The paragraphs a reader sees: a list's items each on its own."""
+        return list(self.items) if self.kind == "ul" else [self.text]
+
+
+def body_text(blocks: tuple[Block, ...]) -> str:
+    """The body as the truth holds it: its paragraphs separated by blank lines."""
+    return "\n\n".join(p for b in blocks for p in b.paragraphs())
 
 
 @dataclass(frozen=True)
@@ -37,7 +64,8 @@ class Article:
     section: str
     summary: str
     caption: str
-    body: tuple[str, ...]
+    body: tuple[Block, ...]
+    comments: tuple[tuple[str, str], ...]  # (reader, comment)
 
 
 _FIRST = (
@@ -125,6 +153,38 @@ _SUMMARIES = [
     "It is the latest in a series of changes that have divided opinion in the area.",
     "Supporters say the move is long overdue; opponents question how it will be paid for.",
 ]
+_QUOTES = [
+    "We have listened carefully and we think this is the right approach for {city}",
+    "It is a big moment for everyone who has worked on this over the past year",
+    "People deserve clear answers, and we will keep asking until we get them",
+    "There is still a lot of work to do, but the direction is the right one",
+    "Nobody wants to see the same mistakes made twice",
+]
+_MORE = [
+    "In {city}, the reaction on the high street was cautious but broadly positive.",
+    "{org} said it would share its figures with the council every six months.",
+    "The last comparable scheme in the region took almost three years to complete.",
+    "A public meeting is planned at the town hall in {city} next month.",
+    "Campaigners have asked for an independent review before any money is spent.",
+    "The proposals will be discussed again at the next full council meeting.",
+    "Some residents said they had only learned about the plans from social media.",
+    "Independent analysts expect the costs to be shared between several partners.",
+]
+_SUBHEADS = ["What happens next", "The background", "How people reacted", "The numbers"]
+_POINTS = [
+    "a consultation open to every resident",
+    "quarterly progress reports",
+    "a named contact at {org}",
+    "an independent review after one year",
+    "free advice sessions in {city} libraries",
+]
+_COMMENTS = [
+    "About time too. I have been waiting for this for years.",
+    "I will believe it when I see it, to be honest.",
+    "Does anyone know whether this affects the bus routes?",
+    "Great news for the area, well done to everyone involved.",
+    "The consultation was badly advertised, again.",
+]
 _BODY = [
     "The decision follows months of discussion between local leaders and community groups.",
     "A spokesperson said the plans had been shaped by feedback from residents.",
@@ -139,6 +199,23 @@ _BODY = [
     "Opposition members said they would continue to press for answers.",
     "A full breakdown of the costs has not yet been made public.",
 ]
+
+
+def _body(rng: random.Random, sentences: list[str], fill: dict[str, Any]) -> tuple[Block, ...]:
+    """An article body: two-sentence paragraphs (one with a link), a quote, a sentence or two
+    about the place, sometimes a subheading and a list."""
+    paras = [" ".join(sentences[k : k + 2]) for k in range(0, len(sentences), 2)]
+    paras.insert(1, f"\u201c{rng.choice(_QUOTES).format(**fill)},\u201d said {_person(rng)}.")
+    paras += [m.format(**fill) for m in rng.sample(_MORE, rng.randint(1, 2))]
+    blocks = [Block("p", t) for t in paras]
+    linked = blocks[0].text.split()
+    blocks[0] = Block("p", blocks[0].text, link=" ".join(linked[1:3]).rstrip(".,"))
+    if rng.random() < 0.5:
+        blocks.insert(len(blocks) - 2, Block("h2", rng.choice(_SUBHEADS)))
+    if rng.random() < 0.4:
+        points = tuple(p.format(**fill) for p in rng.sample(_POINTS, 3))
+        blocks += [Block("p", "The plans include:"), Block("ul", items=points)]
+    return tuple(blocks)
 
 
 def _articles(seed: int, count: int) -> list[Article]:
@@ -177,7 +254,11 @@ def _articles(seed: int, count: int) -> list[Article]:
             slug = f"{slug}-{len(out) + 1}"
         slugs.add(slug)
         sentences = rng.sample(_BODY, 2 * rng.randint(3, 5))
-        body = tuple(" ".join(sentences[k : k + 2]) for k in range(0, len(sentences), 2))
+        body = _body(random.Random(f"{seed}/news.demo/body/{len(out) + 1}"), sentences, fill)
+        extra = random.Random(f"{seed}/news.demo/comments/{len(out) + 1}")
+        comments = tuple(
+            (_person(extra), extra.choice(_COMMENTS)) for _ in range(extra.randint(0, 3))
+        )
         out.append(
             Article(
                 id=len(out) + 1,
@@ -189,6 +270,7 @@ def _articles(seed: int, count: int) -> list[Article]:
                 summary=summary,
                 caption=f"{fill['city']}, photographed earlier this year.",
                 body=body,
+                comments=comments,
             )
         )
     return out
@@ -216,6 +298,7 @@ class NewsSite:
             "date_published": a.published.isoformat(),
             "section": a.section,
             "summary": a.summary,
+            "body": body_text(a.body),
             "image": self.url(f"/news/img/{a.id}.png"),
         }
 
@@ -262,10 +345,41 @@ class NewsSite:
             f'<link rel="canonical" href="{esc(url)}">\n{jsonld_script(ld)}'
         )
         weekday = _WEEKDAYS[a.published.weekday()]
-        body = "".join(f"<p>{esc(p)}</p>\n" for p in a.body)
         others = [o for o in self.newest if o.id != a.id][a.id % 7 : a.id % 7 + 4]
         most_read = "".join(
             f'<li><a href="{self.path(o)}">{esc(o.headline)}</a></li>' for o in others
+        )
+        blocks = [self._block(b) for b in a.body]
+        read_more = "".join(
+            f'<li><a href="{self.path(o)}">{esc(o.headline)}</a></li>' for o in others[:2]
+        )
+        blocks.insert(
+            2, f'<aside class="read-more"><h3>Read more</h3><ul>{read_more}</ul></aside>\n'
+        )
+        body = "".join(blocks)
+        share = (
+            '<div class="share-tools"><span class="share-label">Share this story</span> '
+            f'<a class="share" href="https://facebook.example/share?u={esc(url)}">Facebook</a> '
+            f'<a class="share" href="https://x.example/intent?u={esc(url)}">X</a> '
+            '<a class="share" href="mailto:?subject=The%20Harbour%20Herald">Email</a> '
+            '<button type="button" class="copy-link">Copy link</button></div>\n'
+        )
+        related = "".join(
+            f'<li><a href="{self.path(o)}">{esc(o.headline)}</a> '
+            f'<time datetime="{o.published.isoformat()}">{long_date(o.published)}</time></li>'
+            for o in others[2:]
+        )
+        comments = "".join(
+            f'<li class="comment"><p class="comment-author">{esc(who)}</p>'
+            f'<p class="comment-text">{esc(said)}</p></li>'
+            for who, said in a.comments
+        )
+        talk = (
+            f'<section class="comments" id="comments"><h2>Comments ({len(a.comments)})</h2>'
+            f'<ol class="comment-list">{comments}</ol>'
+            '<form class="comment-form" action="/news/comment" method="post">'
+            '<label>Your comment <textarea name="comment"></textarea></label> '
+            '<button type="submit">Post comment</button></form></section>\n'
         )
         content = (
             '<main class="layout">\n'
@@ -280,11 +394,26 @@ class NewsSite:
             "</header>\n"
             f'<figure class="lead-image"><img src="/news/img/{a.id}.png" alt="{esc(a.caption)}" '
             f'itemprop="image"><figcaption>{esc(a.caption)}</figcaption></figure>\n'
+            f"{share}"
             f'<div class="story-body" itemprop="articleBody">\n{body}</div>\n'
+            f'<ul class="tags"><li><a href="/news/page/1.html">{esc(a.section)}</a></li>'
+            '<li><a href="/news/page/1.html">Local news</a></li></ul>\n'
+            f"{share}"
             "</article>\n"
+            f'<section class="related"><h2>Related stories</h2><ul>{related}</ul></section>\n'
+            f"{talk}"
             f'<aside class="most-read"><h2>Most read</h2><ol>{most_read}</ol></aside>\n</main>'
         )
         return self._news_chrome(f"{a.headline} | The Harbour Herald", content, head)
+
+    @staticmethod
+    def _block(b: Block) -> str:
+        if b.kind == "ul":
+            return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in b.items) + "</ul>\n"
+        inner = esc(b.text)
+        if b.link:
+            inner = inner.replace(esc(b.link), f'<a href="/news/page/1.html">{esc(b.link)}</a>', 1)
+        return f"<{b.kind}>{inner}</{b.kind}>\n"
 
     def listing(self, n: int) -> str:
         total = page_count(len(self.articles), PER_PAGE)

@@ -1,0 +1,318 @@
+"""Main text: the body of an article, labelled with a main-content extractor and found again as
+the paragraphs of one container of the page.
+
+A schema marks a block-text field with ``"x-main-text": true`` (the ``article`` schema's
+``body``). Such a value is read by a parser with :func:`crawler.parsing.paragraphs`: the
+paragraphs of a container element, some elements under it skipped (an aside of related links,
+share buttons). This module
+
+* labels a page's main-text fields with trafilatura (:func:`main_text_labels`; imported on first
+  use, no network, ``favor_precision``, comments and tables left out), snapped to the page: the
+  label is the text :func:`~crawler.parsing.paragraphs` reads from the container whose
+  paragraphs best match trafilatura's text (:func:`readings`). So the expected body of a page is
+  defined as what the induced selector reads on it, and a fixture saved from the label is
+  consistent with the parser: trafilatura may drop a caption or a list, keep a standfirst, or
+  run inline text together differently; the label is the page's own paragraphs;
+* finds, for induction, the containers whose paragraphs make a labelled text, with the
+  elements under them to skip (:func:`readings`), whatever the label came from;
+* scores a text against another by tokens (:func:`token_scores`), for the bench.
+
+Precision first: a page whose main text is short (under :data:`MIN_CHARS`), mostly links, or
+no container of which matches trafilatura's text well (:data:`MIN_SCORE`) gets no label.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from parsel import Selector, SelectorList
+
+from crawler.checks import PageText
+from crawler.parsing import Page, clean, paragraphs
+from crawler.schemas import Schema
+
+__all__ = [
+    "MAIN_TEXT",
+    "MIN_CHARS",
+    "MIN_SCORE",
+    "Reading",
+    "main_text_fields",
+    "main_text_labels",
+    "readings",
+    "token_scores",
+    "tokens",
+]
+
+MAIN_TEXT = "x-main-text"  # the schema marker of a block-text field
+MIN_CHARS = 200  # a main text is at least this long (characters, whitespace folded)
+MIN_SCORE = 0.8  # token F1 of the snapped container's text against trafilatura's
+MAX_LINK_SHARE = 0.5  # a text more than half of which is link text is a list of links
+MIN_EVIDENCE = 20  # characters (whitespace removed) of a paragraph found in a text as a whole
+_SKIPPED = frozenset(("script", "style", "template", "noscript", "head", "title"))
+_TOKEN = re.compile(r"\w+")
+# tags that say what they hold: a skip by tag alone is safe for these (not for div, span, p)
+_SEMANTIC = frozenset("aside nav footer header form figure figcaption button menu dialog".split())
+_GENERATED = re.compile(r"\d{4,}|[0-9a-f]{10,}|^\d+$")
+
+
+def main_text_fields(schema: Schema) -> list[str]:
+    """The string fields of ``schema`` marked ``"x-main-text": true``."""
+    return [
+        name
+        for name, prop in schema.properties.items()
+        if isinstance(prop, dict) and prop.get(MAIN_TEXT) and schema.field_type(name) == "string"
+    ]
+
+
+def tokens(text: str | None) -> list[str]:
+    """The words of a text, lower case: what :func:`token_scores` compares."""
+    return _TOKEN.findall(text.lower()) if text else []
+
+
+def token_scores(got: str | None, want: str | None) -> tuple[float, float, float]:
+    """(precision, recall, F1) of the words of ``got`` against those of ``want`` (as multisets).
+
+    >>> token_scores("the rain fell", "rain fell today")
+    (0.6666666666666666, 0.6666666666666666, 0.6666666666666666)
+    """
+    have, need = Counter(tokens(got)), Counter(tokens(want))
+    if not have or not need:
+        return (1.0, 1.0, 1.0) if not have and not need else (0.0, 0.0, 0.0)
+    common = sum((have & need).values())
+    precision, recall = common / sum(have.values()), common / sum(need.values())
+    f1 = 2 * precision * recall / (precision + recall) if common else 0.0
+    return precision, recall, f1
+
+
+def _dense(text: str) -> str:
+    return "".join(text.split())
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A container element and the elements under it to skip (``skip``, an XPath relative to
+    it, or None), the text :func:`~crawler.parsing.paragraphs` reads from them, and that text's
+    token F1 against the wanted text."""
+
+    element: Any  # lxml element
+    skip: str | None
+    text: str
+    score: float
+
+
+def _read(element: Any, skip: str | None = None) -> str:
+    selection = SelectorList([Selector(root=element, type="html")])
+    return paragraphs(selection, skip) or ""
+
+
+class _Match:
+    """Which elements of a page hold a wanted text: each element is ``in`` (its paragraphs are
+    in the text), ``out`` (none of them), ``mixed`` or ``empty`` (no text)."""
+
+    def __init__(self, root: Any, want: str) -> None:
+        self.want_dense = _dense(want)
+        self.want_lines = {clean(line) for line in want.splitlines()} - {None}
+        self.state: dict[Any, str] = {}
+        self.covered: dict[Any, int] = {}  # characters of the wanted text an element holds
+        self._walk(root)
+
+    def _holds(self, text: str) -> bool:
+        lines = [line for line in text.split("\n") if line.strip()]
+        if not lines:
+            return False
+        for line in lines:
+            dense = _dense(line)
+            if line in self.want_lines:
+                continue
+            if len(dense) < MIN_EVIDENCE or dense not in self.want_dense:
+                return False
+        return True
+
+    def _walk(self, el: Any) -> str:
+        text = _read(el)
+        children = [c for c in el if isinstance(c.tag, str) and c.tag.lower() not in _SKIPPED]
+        if not text:
+            state, covered = "empty", 0
+        elif self._holds(text):
+            state, covered = "in", len(_dense(text))
+        else:
+            states = [self._walk(c) for c in children]
+            covered = sum(self.covered[c] for c in children)
+            state = "mixed" if any(s in ("in", "mixed") for s in states) else "out"
+        self.state[el] = state
+        self.covered[el] = covered
+        return state
+
+    def container(self, root: Any) -> Any | None:
+        """The deepest element holding nearly all of the wanted text the page holds."""
+        total = self.covered.get(root, 0)
+        if not total:
+            return None
+        el = root
+        while self.state.get(el) == "mixed":
+            inner = [c for c in el if self.covered.get(c, 0) >= 0.9 * total]
+            if not inner:
+                break
+            el = inner[0]
+        return el
+
+    def of(self, el: Any) -> str:
+        """The state of any element: one inside an ``in`` element is ``in`` too."""
+        for node in (el, *el.iterancestors()):
+            state = self.state.get(node)
+            if state is not None:
+                return "in" if state == "in" else (state if node is el else "empty")
+        return "empty"
+
+    def dropped(self, el: Any) -> list[Any]:
+        """The largest elements under ``el`` none of whose text is in the wanted text."""
+        out: list[Any] = []
+        stack = [c for c in reversed(el) if isinstance(c.tag, str)]
+        while stack:
+            node = stack.pop()
+            state = self.state.get(node)
+            if state == "out":
+                out.append(node)
+            elif state == "mixed":
+                stack.extend(c for c in reversed(node) if isinstance(c.tag, str))
+        return out
+
+
+def _class_test(name: str) -> str:
+    return f'contains(concat(" ", normalize-space(@class), " "), " {name} ")'
+
+
+def _descriptors(el: Any) -> Iterable[str]:
+    """XPaths (relative to a container) that may select ``el``: by a semantic tag, by a class,
+    by an id, by its tag."""
+    tag = str(el.tag).lower()
+    if tag in _SEMANTIC:
+        yield f".//{tag}"
+    for name in (el.get("class") or "").split():
+        if not _GENERATED.search(name) and len(name) < 50 and '"' not in name:
+            yield f".//{tag}[{_class_test(name)}]"
+    ident = el.get("id")
+    if ident and not _GENERATED.search(ident) and '"' not in ident:
+        yield f'.//{tag}[@id="{ident}"]'
+    yield f".//{tag}"
+
+
+def _skip_query(container: Any, dropped: list[Any], match: _Match) -> str | None:
+    """One XPath relative to ``container`` that selects the ``dropped`` elements and nothing
+    that holds wanted text."""
+    if not dropped:
+        return None
+    parts: list[str] = []
+    for el in dropped:
+        if any(el in found for found in (set(container.xpath(p)) for p in parts)):
+            continue
+        for query in _descriptors(el):
+            found = container.xpath(query)
+            if all(match.of(f) in ("out", "empty") for f in found):
+                parts.append(query)
+                break
+    return " | ".join(parts) or None
+
+
+def readings(page: Page, want: str) -> list[Reading]:
+    """The containers of ``page`` whose paragraphs make (nearly) the text ``want``, best first:
+    the deepest element holding nearly all of the text the page holds, the elements under it
+    that hold none of it skipped; the same without the skip; and its parent, skipping."""
+    root = page.selector.root
+    if root is None or not clean(want):
+        return []
+    bodies = root.xpath("//body")
+    top = bodies[0] if bodies else root
+    match = _Match(top, want)
+    found = match.container(top)
+    if found is None:
+        return []
+    out: dict[tuple[Any, str | None], Reading] = {}
+    parent = found.getparent()
+    for el in (found, parent):
+        if el is None or not isinstance(el.tag, str):
+            continue
+        skip = _skip_query(el, match.dropped(el), match)
+        for query in dict.fromkeys((skip, None)):
+            if (el, query) in out:
+                continue
+            text = _read(el, query)
+            out[(el, query)] = Reading(el, query, text, token_scores(text, want)[2])
+    depth = {el: len(list(el.iterancestors())) for el, _ in out}
+    return sorted(
+        out.values(), key=lambda r: (-round(r.score, 6), -depth[r.element], r.skip is not None)
+    )
+
+
+def _entries(reading: Reading) -> bool:
+    """Whether a reading is a list of entries (a listing's teasers): most of the container's
+    children that hold read text also hold a link of three words or more that is skipped (a
+    headline), and there are three of them or more."""
+    skipped = set(reading.element.xpath(reading.skip)) if reading.skip else set()
+    holding = entries = 0
+    for child in reading.element:
+        if not isinstance(child.tag, str) or child in skipped or not _read(child, reading.skip):
+            continue
+        holding += 1
+        entries += any(
+            len(" ".join(a.itertext()).split()) >= 3
+            and skipped.intersection((a, *a.iterancestors()))
+            for a in child.iter("a")
+        )
+    return entries >= 3 and 2 * entries >= holding
+
+
+def _link_share(reading: Reading) -> float:
+    """The share of a reading's text that is link text."""
+    skipped = set(reading.element.xpath(reading.skip)) if reading.skip else set()
+    linked = sum(
+        len(_dense(" ".join(a.itertext())))
+        for a in reading.element.iter("a")
+        if not skipped.intersection((a, *a.iterancestors()))
+    )
+    return linked / max(1, len(_dense(reading.text)))
+
+
+def _extract(page: Page) -> str | None:
+    import trafilatura  # slow to import: only when a page is labelled
+
+    return trafilatura.extract(
+        page.source,
+        url=page.url or None,
+        favor_precision=True,
+        include_comments=False,
+        include_tables=False,
+        include_images=False,
+        include_links=False,
+        deduplicate=False,
+        with_metadata=False,
+        output_format="txt",
+    )
+
+
+def main_text_labels(page: Page, schema: Schema) -> dict[str, str]:
+    """``{field: text}`` for each main-text field of ``schema`` (``"x-main-text": true``): the
+    page's main text as trafilatura finds it, snapped to the container whose paragraphs match it
+    best (the text :func:`crawler.parsing.paragraphs` reads there, paragraphs separated by blank
+    lines). Empty when the schema has no such field or the page has no main text: trafilatura
+    finds none, it is shorter than :data:`MIN_CHARS`, mostly link text or a list of entries (a
+    listing's teasers under their headlines), no container matches it
+    with a token F1 of :data:`MIN_SCORE` or more, or the page does not show it (grounding)."""
+    names = main_text_fields(schema)
+    if not names:
+        return {}
+    found = _extract(page)
+    if not found or len(clean(found) or "") < MIN_CHARS:
+        return {}
+    best = next(iter(readings(page, found)), None)
+    if best is None or best.score < MIN_SCORE or len(clean(best.text) or "") < MIN_CHARS:
+        return {}
+    if _link_share(best) > MAX_LINK_SHARE or _entries(best):
+        return {}
+    if not PageText(page).contains_prose(best.text):
+        return {}
+    return dict.fromkeys(names, best.text)
