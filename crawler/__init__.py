@@ -1,9 +1,9 @@
 """scrapec: a scraper compiler. Generate a small deterministic parser per site template, verify it
 against saved pages, cache it, run it on every page, regenerate it only when it breaks.
 
->>> from crawler import extract_html
->>> result = extract_html(html, url, registry="generated_parsers")   # doctest: +SKIP
->>> result.valid, result.item                                         # doctest: +SKIP
+>>> from crawler import extract
+>>> result = extract("https://shop.example/p/1", schema="product")   # doctest: +SKIP
+>>> result.valid, result.item, result.template                        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from crawler.exceptions import (
     BadInput,
     BudgetExhausted,
     CompileError,
+    ExampleNotFound,
+    FetchError,
     ParserFailed,
     PolicyViolation,
     RegistryError,
@@ -19,7 +21,10 @@ from crawler.exceptions import (
     SchemaError,
     ScrapecError,
 )
-from crawler.extract import Extraction, Extractor, extract, extract_html
+from crawler.extract import Extraction, Extractor, extract_html
+
+# after crawler.extract: the name ``extract`` is the function, not that module
+from crawler.api import aextract, extract, extract_many  # noqa: E402  isort: skip
 from crawler.fixtures import Fixture, load_fixtures
 from crawler.parsing import Page
 from crawler.registry import Registry
@@ -29,8 +34,10 @@ __all__ = [
     "BadInput",
     "BudgetExhausted",
     "CompileError",
+    "ExampleNotFound",
     "Extraction",
     "Extractor",
+    "FetchError",
     "Fixture",
     "Page",
     "ParserFailed",
@@ -41,8 +48,10 @@ __all__ = [
     "Schema",
     "SchemaError",
     "ScrapecError",
+    "aextract",
     "extract",
     "extract_html",
+    "extract_many",
     "load_fixtures",
     "load_schema",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,6 @@ __all__ = [
     "Extraction",
     "Extractor",
     "check_page_bytes",
-    "extract",
     "extract_html",
     "read_html_file",
 ]
@@ -59,12 +58,21 @@ class Extraction:
     target: str | None = None
     layout: frozenset[str] | None = field(default=None, repr=False)  # fingerprint, when computed
     links: list[str] | None = field(default=None, repr=False)  # absolute links, when computed
+    llm_calls: int = 0  # LLM calls this extraction made (labelling or writing a new parser)
+    cost_usd: float = 0.0  # what they cost
+    learned: str | None = None  # when a template was taught for this page: what and from what
+    exception: Exception | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the item is not valid (the same list as ``errors``): :class:`Problem` s, each a
+        message with its ``kind`` and ``field``."""
+        return self.errors
 
     def to_json(self) -> str:
         """One JSON line (UTF-8 kept readable). Characters that ``str.splitlines()`` or a
         terminal would act on (U+0085, U+2028, U+2029, C1 controls) and lone surrogates, which
         cannot be encoded, are written as ``\\uXXXX`` escapes: same JSON value, one line."""
-        data = asdict(self)
         order = [
             "target",
             "url",
@@ -74,10 +82,15 @@ class Extraction:
             "valid",
             "errors",
             "similarity",
+            "llm_calls",
+            "cost_usd",
+            "learned",
         ]
         import re
 
-        line = json.dumps({k: data[k] for k in order}, ensure_ascii=False, sort_keys=False)
+        data = {k: getattr(self, k) for k in order}
+        data["errors"] = [str(e) for e in self.errors]
+        line = json.dumps(data, ensure_ascii=False, sort_keys=False)
         if line.isascii():
             return line
         return re.sub("[\x7f-\x9f\u2028\u2029\ud800-\udfff]", lambda m: f"\\u{ord(m[0]):04x}", line)
@@ -274,32 +287,3 @@ def extract_html(
     """
     extractor = Extractor(registry, schema, record=True, in_process=in_process)
     return extractor.extract_html(html, url, template)
-
-
-def extract(
-    url: str,
-    *,
-    registry: str | Path | Registry | None = None,
-    template: str | None = None,
-    schema: str | None = None,
-    render: bool | None = None,
-    timeout: float = 30.0,
-) -> Extraction:
-    """Fetch one URL (rendered with Playwright when the template needs it) and extract its item."""
-    from crawler.fetch import fetch
-
-    extractor = Extractor(registry, schema, record=True)
-    if render is None and template is not None:
-        try:
-            render = bool(extractor.registry.info(template).data.get("render"))
-        except RegistryError:
-            render = None
-    body, final_url, encoding = fetch(url, render=bool(render), timeout=timeout)
-    check_page_bytes(body, url)
-    page = Page(body, final_url, encoding)
-    result = extractor.extract_page(page, template)
-    if render is None and result.template and not result.valid:
-        if extractor.registry.info(result.template).data.get("render"):
-            body, final_url, encoding = fetch(url, render=True, timeout=timeout)
-            result = extractor.extract_page(Page(body, final_url, encoding), result.template)
-    return result

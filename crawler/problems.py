@@ -42,6 +42,8 @@ class ProblemKind(enum.StrEnum):
     POLICY = "policy"  # the source was refused by the sandbox policy or did not load
     NO_TEMPLATE = "no_template"  # routing: no template fits the page
     SETUP = "setup"  # the template has no usable parser or schema (registry, schema file)
+    FETCH = "fetch"  # the URL gave no HTML page (network, HTTP status, not HTML, too large, …)
+    INPUT = "input"  # an argument was unusable (a URL that is not http(s), examples, …)
     OTHER = "other"  # a plain string from elsewhere: what happened is said only in words
 
 

@@ -1,0 +1,379 @@
+"""The single-URL API: :func:`extract`, :func:`aextract` and :func:`extract_many`.
+
+One call fetches a URL and returns an :class:`~crawler.extract.Extraction` — ``item``,
+``template``, ``parser_version``, ``valid``, ``problems``, ``llm_calls``, ``cost_usd`` — on any
+site, with no configuration:
+
+- a page of a template the registry knows costs one fetch and one parse;
+- a page no template fits is taught (:mod:`crawler.teach`): labelled from the values you give
+  (``examples``), the page's structured data, its main text, and an LLM when one is configured
+  (``SCRAPEC_LLM_MODEL``); a parser for its template is compiled, gated and published, so the
+  next page of that template costs one parse.
+
+Rendering is decided as in a crawl: the static page first; the browser when the template says
+its pages need it, or when the static page lacks what the template needs (a JavaScript page). One
+browser serves every call of a process (:func:`crawler.fetch.default_fetcher`).
+
+What raises and what returns: :func:`extract` and :func:`aextract` raise
+:class:`~crawler.exceptions.BadInput` for unusable arguments (a URL that is not http(s), an
+unknown schema or template, example values of the wrong type or absent from the page:
+:class:`~crawler.exceptions.ExampleNotFound`) and :class:`~crawler.exceptions.FetchError` (its
+subclasses say why) when the URL gives no HTML page. A page that was fetched always gives an
+Extraction: ``valid=False`` with its ``problems`` when no checked item came out (no template and
+none could be taught, a parser failed, a check failed). :func:`extract_many` never raises for one
+URL: a URL that failed gives ``valid=False`` and one problem of kind ``fetch`` or ``input``, and
+the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crawler.exceptions import BadInput, FetchError, RegistryError, RoutingError
+from crawler.extract import Extraction, Extractor, check_page_bytes
+from crawler.parsing import Page
+from crawler.problems import Problem, ProblemKind
+from crawler.registry import Registry
+from crawler.routing import site_of
+from crawler.schemas import Schema, load_schema
+from crawler.settings import Settings
+
+if TYPE_CHECKING:  # crawler.fetch brings httpx: imported when a URL is fetched
+    from crawler.fetch import Fetched, Fetcher
+
+__all__ = ["Session", "aextract", "extract", "extract_many"]
+
+
+class Session:
+    """What successive calls share: the registry, the schema, the fixtures folder the first
+    pages of new templates are kept in, the LLM (if configured), the fetcher and its browser.
+
+    ``registry`` and ``fixtures`` default to ``SCRAPEC_REGISTRY`` / ``SCRAPEC_FIXTURES``, else
+    per-user folders (never the current folder). ``llm="auto"`` uses the model of
+    ``SCRAPEC_LLM_MODEL`` when set; None never calls one; or pass an ``LLMGenerator``.
+    """
+
+    def __init__(
+        self,
+        registry: str | Path | Registry | None = None,
+        schema: str | Schema | None = None,
+        *,
+        fixtures: str | Path | None = None,
+        llm: Any = "auto",
+        fetcher: Fetcher | None = None,
+        learn: bool = True,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        settings = Settings.from_env()
+        self.registry = (
+            registry if isinstance(registry, Registry) else Registry(registry or settings.registry)
+        )
+        self.schema = load_schema(schema) if isinstance(schema, str) else schema
+        self.fixtures = Path(fixtures or settings.fixtures)
+        if fetcher is None:
+            from crawler.fetch import default_fetcher
+
+            fetcher = default_fetcher()
+        self.fetcher = fetcher
+        self.learn = learn
+        self.progress = progress
+        self._llm_option = llm
+        self._llm: Any = None
+        self._extractor: Extractor | None = None
+        self._lock = threading.Lock()
+        self._teaching: dict[str, threading.Lock] = {}
+
+    @property
+    def extractor(self) -> Extractor:
+        if self._extractor is None:
+            self.registry.root.mkdir(parents=True, exist_ok=True)
+            self._extractor = Extractor(self.registry, self.schema, record=True)
+        return self._extractor
+
+    def llm(self) -> Any:
+        """The LLM labeller/generator, made on first use (litellm is imported only then)."""
+        if self._llm_option is None:
+            return None
+        if self._llm_option != "auto":
+            return self._llm_option
+        with self._lock:
+            if self._llm is None:
+                from crawler.compiler.llm import LLMConfig, LLMGenerator
+
+                config = LLMConfig.from_env()
+                self._llm = LLMGenerator(config) if config is not None else False
+            return self._llm or None
+
+    # -- one URL -------------------------------------------------------------------------------
+
+    def extract(
+        self,
+        url: str,
+        *,
+        examples: Mapping[str, Any] | None = None,
+        template: str | None = None,
+        render: bool | None = None,
+        timeout: float = 30.0,
+    ) -> Extraction:
+        """Fetch ``url`` and extract its item (see the module docstring for the rules)."""
+        if template is not None:
+            self.registry.info(template)  # RegistryError (BadInput for the caller) when unknown
+        if examples is not None and not isinstance(examples, Mapping):
+            raise BadInput(f"examples must be a mapping of field to value, not {examples!r}")
+        if render is None and template is not None:
+            render = bool(self.registry.info(template).data.get("render")) or None
+        fetched = self.fetcher.fetch(url, render=bool(render), timeout=timeout)
+        result = self.extract_fetched(fetched, examples=examples, template=template)
+        if render is None and not fetched.rendered and self._wants_browser(result):
+            rendered = self.fetcher.fetch(url, render=True, timeout=timeout)
+            again = self.extract_fetched(
+                rendered, examples=examples, template=template, rendered=True
+            )
+            if again.valid or not result.template:
+                return again
+        return result
+
+    def _wants_browser(self, result: Extraction) -> bool:
+        """Whether a static page's outcome says its data may appear only after rendering."""
+        if result.valid:
+            return False
+        if result.template is None:  # nothing could be taught from the static page
+            return True
+        try:
+            return bool(self.registry.info(result.template).data.get("render"))
+        except RegistryError:
+            return False
+
+    def extract_fetched(
+        self,
+        fetched: Fetched,
+        *,
+        examples: Mapping[str, Any] | None = None,
+        template: str | None = None,
+        rendered: bool | None = None,
+    ) -> Extraction:
+        """An already fetched page through routing, the parser and, on a miss, teaching."""
+        check_page_bytes(fetched.body, fetched.url)
+        page = Page(fetched.body, fetched.final_url, fetched.encoding)
+        was_rendered = fetched.rendered if rendered is None else rendered
+        result = self._known(page, template)
+        if result is not None and (result.valid or not examples):
+            return result
+        if not self.learn:
+            return result or _unrouted(page)
+        schema = self._schema_for(result)
+        if schema is None:
+            unrouted = _unrouted(page)
+            unrouted.errors.append(
+                Problem.of(
+                    ProblemKind.NO_TEMPLATE,
+                    None,
+                    "pass schema=… (e.g. schema='product') to teach a template from this page",
+                )
+            )
+            return unrouted
+        return self._teach(page, schema, examples, template, was_rendered, result)
+
+    def _known(self, page: Page, template: str | None) -> Extraction | None:
+        """The registry's parser on the page, or None when no template fits it."""
+        extractor = self.extractor
+        if template is None:
+            try:
+                template = self.registry.route(page.url, None, page).template
+            except RoutingError:
+                return None
+        return extractor.extract_page(page, template)
+
+    def _schema_for(self, result: Extraction | None) -> Schema | None:
+        if self.schema is not None:
+            return self.schema
+        if result is not None and result.template:
+            return self.extractor.schema_for(result.template)
+        return None
+
+    def _teach(
+        self,
+        page: Page,
+        schema: Schema,
+        examples: Mapping[str, Any] | None,
+        template: str | None,
+        rendered: bool,
+        before: Extraction | None,
+    ) -> Extraction:
+        from crawler.teach import teach
+
+        key = f"{site_of(page.url)}/{schema.name}"
+        with self._lock:
+            lock = self._teaching.setdefault(key, threading.Lock())
+        with lock:  # one lesson per new template: the pages after it find the template
+            if before is None and template is None:
+                again = self._known(page, None)
+                if again is not None:
+                    return again
+            name = template or (before.template if before is not None else None)
+            lesson = teach(
+                page,
+                schema,
+                self.registry,
+                examples=examples,
+                template=name,
+                llm=self.llm(),
+                fixtures_dir=self.fixtures,
+                render=rendered or None,
+                progress=self.progress,
+            )
+        if not lesson.published:
+            failed = before or _unrouted(page)
+            failed.errors += [Problem.of(ProblemKind.NO_TEMPLATE, None, p) for p in lesson.problems]
+            failed.llm_calls += lesson.llm_calls
+            failed.cost_usd += lesson.cost_usd
+            return failed
+        result = self.extractor.extract_page(page, lesson.template)
+        result.llm_calls += lesson.llm_calls
+        result.cost_usd += lesson.cost_usd
+        verified = (
+            "one labelled page" if lesson.result.cases == 1 else f"{lesson.result.cases} pages"
+        )
+        result.learned = (
+            f"taught {lesson.template} v{lesson.version} from "
+            f"{', '.join(sorted(set(lesson.sources.values())))} (verified on {verified})"
+        )
+        return result
+
+    def close(self) -> None:
+        """Close the fetcher when this session made it (the default one stays for others)."""
+        from crawler.fetch import default_fetcher
+
+        if self.fetcher is not default_fetcher():
+            self.fetcher.close()
+
+
+def _unrouted(page: Page) -> Extraction:
+    return Extraction(
+        page.url,
+        None,
+        None,
+        None,
+        False,
+        [Problem.of(ProblemKind.NO_TEMPLATE, None, f"no template fits {page.url!r}")],
+    )
+
+
+def _failed(url: str, exc: Exception) -> Extraction:
+    kind = ProblemKind.FETCH if isinstance(exc, FetchError) else ProblemKind.INPUT
+    result = Extraction(url, None, None, None, False, [Problem.of(kind, None, str(exc))])
+    result.exception = exc
+    return result
+
+
+_sessions: dict[tuple[Any, ...], Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def _session(registry: Any, schema: Any, fixtures: Any, llm: Any) -> Session:
+    """The Session of these arguments, reused across calls (parsers, LLM and browser stay)."""
+    settings = Settings.from_env()
+    key = (
+        str(registry if registry is not None else settings.registry),
+        schema if isinstance(schema, str | type(None)) else id(schema),
+        str(fixtures if fixtures is not None else settings.fixtures),
+        llm if isinstance(llm, str | type(None)) else id(llm),
+    )
+    if isinstance(registry, Registry) or not isinstance(schema, str | type(None)):
+        return Session(registry, schema, fixtures=fixtures, llm=llm)
+    with _sessions_lock:
+        if key not in _sessions:
+            _sessions[key] = Session(registry, schema, fixtures=fixtures, llm=llm)
+        return _sessions[key]
+
+
+def extract(
+    url: str,
+    schema: str | Schema | None = None,
+    *,
+    examples: Mapping[str, Any] | None = None,
+    registry: str | Path | Registry | None = None,
+    template: str | None = None,
+    fixtures: str | Path | None = None,
+    render: bool | None = None,
+    timeout: float = 30.0,
+    llm: Any = "auto",
+) -> Extraction:
+    """Fetch ``url`` and return its item, teaching a template on a site never seen.
+
+    >>> result = extract("https://shop.example/p/1", schema="product")   # doctest: +SKIP
+    >>> result.valid, result.item["name"], result.template               # doctest: +SKIP
+    (True, 'Blue Kettle', 'shop.example/product')
+
+    ``examples`` ({"name": "Blue Kettle", "price": "£24.99"}) teach the page's template from
+    values you read on it. See the module docstring for what raises.
+    """
+    session = _session(registry, schema, fixtures, llm)
+    return session.extract(
+        url, examples=examples, template=template, render=render, timeout=timeout
+    )
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None or _executor._max_workers < size:
+            _executor = ThreadPoolExecutor(max_workers=max(size, 4), thread_name_prefix="scrapec")
+        return _executor
+
+
+async def aextract(
+    url: str,
+    schema: str | Schema | None = None,
+    **options: Any,
+) -> Extraction:
+    """:func:`extract`, awaited: the call runs on a thread of its own, so an event loop (a
+    notebook's, a web server's) goes on meanwhile; the browser is the process's one."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_pool(4), lambda: extract(url, schema, **options))
+
+
+def extract_many(
+    urls: Iterable[str],
+    schema: str | Schema | None = None,
+    *,
+    concurrency: int = 4,
+    progress: Callable[[int, int, Extraction], None] | None = None,
+    **options: Any,
+) -> list[Extraction]:
+    """:func:`extract` for many URLs, ``concurrency`` at a time, one browser for them all; the
+    results in the order of ``urls``. A URL that fails gives ``valid=False`` with the cause
+    (``result.exception`` holds the exception) and the others go on. ``progress(done, total,
+    result)`` is called after each URL."""
+    todo = list(urls)
+    if concurrency < 1:
+        raise BadInput(f"concurrency must be at least 1, not {concurrency!r}")
+    results: list[Extraction | None] = [None] * len(todo)
+    done = 0
+    done_lock = threading.Lock()
+
+    def one(i: int) -> None:
+        nonlocal done
+        try:
+            result = extract(todo[i], schema, **options)
+        except (FetchError, BadInput) as exc:
+            result = _failed(todo[i], exc)
+        results[i] = result
+        if progress is not None:
+            with done_lock:
+                done += 1
+                progress(done, len(todo), result)
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="scrapec-many") as pool:
+        for future in [pool.submit(one, i) for i in range(len(todo))]:
+            future.result()
+    return [r for r in results if r is not None]
