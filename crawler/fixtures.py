@@ -2,14 +2,30 @@
 
 Layout: ``<root>/<site>/<template>/<case>/{page.html, meta.json, expected.json}``; ``meta.json``
 holds at least ``url`` (and may hold ``template`` and ``schema``).
+
+A fixture has a life, said by one field of its ``meta.json``, ``review`` (:func:`review_status`,
+read by the gate, ``scrapec test`` and ``scrapec fixture list`` alike):
+
+- ``reviewed`` (or no ``review`` field: a fixture a person wrote): its expected item is the truth;
+- ``unreviewed``: a machine wrote the expected item (``scrapec fixture save`` from the current
+  parser, or a regeneration from held pages, cases ``regen-<key>``): it waits in the review
+  queue — ``scrapec fixture list`` shows it, ``scrapec fixture accept`` makes it reviewed. It is
+  tested like any case, but it is named as unreviewed wherever its result is reported
+  (``parser.json``'s ``fixtures_unreviewed``), and ``scrapec publish`` wants at least one
+  reviewed case: an unreviewed fixture never stands in for a person;
+- ``retired``: a fixture of a layout the site no longer has: kept, marked with the parser
+  ``version`` it belongs to (and ``retired_by``, the version that replaced it, ``retired_at``,
+  ``retired_reason``), and no longer loaded (:func:`load_fixtures`), so it gates nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,14 +35,27 @@ from crawler.parsing import Page, clean, decode_html
 
 __all__ = [
     "MAX_JSON_BYTES",
+    "RETIRED",
+    "REVIEWED",
+    "REVIEW_STATUSES",
+    "UNREVIEWED",
     "FieldDiff",
     "Fixture",
     "check_input_file",
     "compare_items",
+    "find_case",
+    "held_case",
     "load_fixtures",
     "normalise",
     "read_input_file",
+    "retire",
+    "review_status",
+    "set_review",
 ]
+
+REVIEWED, UNREVIEWED, RETIRED = "reviewed", "unreviewed", "retired"
+REVIEW_STATUSES = (REVIEWED, UNREVIEWED, RETIRED)
+_RETIRED_MARKS = ("version", "retired_by", "retired_at", "retired_reason")
 
 MAX_JSON_BYTES = 16 * 2**20  # meta.json, expected.json, a schema
 _KINDS = {
@@ -117,10 +146,22 @@ class Fixture:
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
     partial: bool = False  # expected holds only the fields a labeller knew: compare only those
     source: str | None = field(default=None, repr=False)  # the HTML, for fixtures held in memory
+    # the case's name when it is not its folder's (a held page labelled in memory is named by
+    # the case it will be saved as: :func:`held_case`)
+    case: str | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.template}/{self.path.name}"
+        return f"{self.template}/{self.case or self.path.name}"
+
+    @property
+    def review(self) -> str:
+        """``reviewed``, ``unreviewed`` or ``retired`` (:func:`review_status`)."""
+        return review_status(self.meta)
+
+    @property
+    def reviewed(self) -> bool:
+        return self.review == REVIEWED
 
     def html(self) -> str:
         if self.source is not None:
@@ -195,7 +236,83 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
     "template": (str,),
     "schema": (str, type(None)),
     "partial": (bool,),
+    "review": (str,),
+    "version": (int, type(None)),
+    "retired_by": (int, type(None)),
 }
+
+
+def review_status(meta: dict[str, Any]) -> str:
+    """The review status a fixture's ``meta.json`` says: ``reviewed`` when it says none (a
+    fixture a person wrote), ``unreviewed`` for any text that is not a status (the note older
+    ``scrapec fixture save`` wrote: "saved from the current parser: check expected.json")."""
+    value = meta.get("review")
+    if value is None or value == REVIEWED:
+        return REVIEWED
+    return value if value in REVIEW_STATUSES else UNREVIEWED
+
+
+def held_case(url: str) -> str:
+    """The case name a held page labelled by a regeneration is saved under: ``regen-<key>``."""
+    return "regen-" + hashlib.sha1(url.encode("utf-8", "backslashreplace")).hexdigest()[:10]
+
+
+def set_review(case_dir: str | Path, status: str, **marks: Any) -> Fixture:
+    """Set a saved fixture's review status (and, for ``retired``, its ``marks``: ``version``,
+    ``retired_by``, ``retired_reason``) in its ``meta.json``, atomically; return it reloaded.
+
+    Making it ``reviewed`` or ``unreviewed`` drops the marks of a retirement."""
+    from crawler.registry import atomic_write
+
+    if status not in REVIEW_STATUSES:
+        raise BadInput(f"review status {status!r}: choose one of {', '.join(REVIEW_STATUSES)}")
+    fixture = Fixture.load(case_dir)
+    meta = dict(fixture.meta, url=fixture.url, template=fixture.template, review=status)
+    for key in _RETIRED_MARKS:
+        meta.pop(key, None)
+    if status == RETIRED:
+        meta["retired_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        meta.update({k: v for k, v in marks.items() if v is not None})
+    path = Path(case_dir) / "meta.json"
+    atomic_write(path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    return Fixture.load(case_dir, fixture.template)
+
+
+def retire(
+    fixtures: list[Fixture], version: int | None, by: int | None, reason: str
+) -> list[Fixture]:
+    """Retire saved fixtures (those on disk; not already retired): kept, marked with the parser
+    ``version`` they belong to and the version ``by`` that replaced it; returns them reloaded."""
+    out = []
+    for one in fixtures:
+        if one.source is not None or one.review == RETIRED:
+            continue  # held in memory (nothing on disk to mark), or retired already
+        out.append(
+            set_review(one.path, RETIRED, version=version, retired_by=by, retired_reason=reason)
+        )
+    return out
+
+
+def find_case(root: str | Path, name: str) -> Path:
+    """The case folder ``name`` names: ``SITE/NAME/CASE`` under the fixtures folder ``root``, or
+    a path to the case folder; :class:`BadInput` naming it when it is no fixture, or is outside
+    ``root``."""
+    base = Path(root)
+    given = Path(name)
+    candidates = [given] if given.is_absolute() else [base / name, given]
+    for case in candidates:
+        if os.path.lexists(case / "expected.json"):
+            resolved, inside = case.resolve(), base.resolve()
+            if not resolved.is_relative_to(inside):
+                raise BadInput(
+                    f"{case}: resolves to {str(resolved)!r}, outside the fixtures folder "
+                    f"{str(inside)!r}"
+                )
+            return case
+    raise BadInput(
+        f"{name!r}: no fixture of that name under {str(base)!r} "
+        "(give SITE/NAME/CASE, as `scrapec fixture list` shows it, or the case folder)"
+    )
 
 
 def _check_meta(path: Path, meta: dict[str, Any]) -> None:
@@ -223,8 +340,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_fixtures(root: str | Path, template: str | None = None) -> list[Fixture]:
-    """Every fixture under ``root``: a folder of cases, of templates, or of sites.
+def load_fixtures(
+    root: str | Path, template: str | None = None, retired: bool = False
+) -> list[Fixture]:
+    """Every fixture under ``root``: a folder of cases, of templates, or of sites; retired ones
+    only with ``retired`` (they gate nothing).
 
     With ``template``, only that template's fixtures (and cases found directly under ``root`` are
     taken as that template's).
@@ -239,6 +359,8 @@ def load_fixtures(root: str | Path, template: str | None = None) -> list[Fixture
     for case in cases:
         depth = len(case.relative_to(base).parts)
         fixture = Fixture.load(case, template if template and depth <= 2 else None)
+        if fixture.review == RETIRED and not retired:
+            continue
         if template is None or fixture.template == template:
             out.append(fixture)
     return out

@@ -9,6 +9,13 @@ A failing gate report says which case, which field, what was expected and what c
 what the next attempt of a generator is fed. Its lines are problems
 (:class:`crawler.problems.Problem`): each keeps the kind and the field of what failed
 (``mismatch`` for a field that differs from the fixture).
+
+Each case keeps the review status of its fixture (:func:`crawler.fixtures.review_status`): a
+published version names the cases it passed (``fixtures_passed``) and, among them, those no
+person has checked (``fixtures_unreviewed``: machine-labelled pages and fixtures waiting for
+review), so nobody reads a pass on them as a pass on the user's fixtures. Retired fixtures (of
+a layout the site no longer has) are not loaded, so they gate nothing; :func:`outgrown` says
+which fixtures a new layout retires.
 """
 
 from __future__ import annotations
@@ -18,15 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.exceptions import PolicyViolation
-from crawler.fixtures import FieldDiff, Fixture
+from crawler.fixtures import REVIEWED, FieldDiff, Fixture
 from crawler.problems import Problem, ProblemKind, as_problem
 from crawler.registry import Registry
-from crawler.routing import fingerprint, learn_url_pattern, reference_fingerprint
+from crawler.routing import fingerprint, learn_url_pattern, reference_fingerprint, similarity
 from crawler.sandbox import check_source
 from crawler.schemas import Schema
 from crawler.workers import WorkerPool, default_pool
 
-__all__ = ["CaseResult", "GateReport", "evaluate", "publish_passed", "run_gate"]
+__all__ = ["CaseResult", "GateReport", "evaluate", "outgrown", "publish_passed", "run_gate"]
 
 
 @dataclass
@@ -38,10 +45,15 @@ class CaseResult:
     diffs: list[FieldDiff] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     policy: str | None = None  # the worker refused or could not load the source: why
+    review: str = REVIEWED  # the fixture's review status (crawler.fixtures.review_status)
 
     @property
     def ok(self) -> bool:
         return not self.diffs and not self.errors
+
+    @property
+    def reviewed(self) -> bool:
+        return self.review == REVIEWED
 
     def lines(self) -> list[str]:
         """Each error and each differing field as a :class:`Problem`, the case named first."""
@@ -64,7 +76,13 @@ class GateReport:
 
     @property
     def cases_passed(self) -> list[str]:
+        """The names of the cases passed (``site/name/case``)."""
         return [c.case for c in self.cases if c.ok]
+
+    @property
+    def cases_unreviewed(self) -> list[str]:
+        """The cases passed that no person has checked (machine-labelled or waiting for review)."""
+        return [c.case for c in self.cases if c.ok and not c.reviewed]
 
     def lines(self) -> list[str]:
         """What failed, one :class:`Problem` a line (empty when the candidate passed)."""
@@ -107,17 +125,20 @@ def evaluate(
             schema=schema,
             grounding=grounding,
         )
+        review = fixture.review
         if work.policy is not None:
             refused = Problem.of(ProblemKind.POLICY, None, f"policy: {work.policy}")
-            results.append(CaseResult(fixture.name, None, errors=[refused], policy=work.policy))
+            results.append(
+                CaseResult(fixture.name, None, errors=[refused], policy=work.policy, review=review)
+            )
             continue
         if work.item is None:
             failure = work.failure or Problem.of(ProblemKind.EXCEPTION, None, "no item")
             failed = failure.reworded(f"parser failed: {failure}")
-            results.append(CaseResult(fixture.name, None, errors=[failed]))
+            results.append(CaseResult(fixture.name, None, errors=[failed], review=review))
             continue
         diffs = [d for d in fixture.compare(work.item) if d.field not in missing]
-        results.append(CaseResult(fixture.name, work.item, diffs, list(work.errors)))
+        results.append(CaseResult(fixture.name, work.item, diffs, list(work.errors), review=review))
     return results
 
 
@@ -176,7 +197,20 @@ def publish_passed(
         layout=reference_fingerprint(fingerprint(f.page()) for f in fixtures),
         url_pattern=learn_url_pattern([f.url for f in fixtures if f.url]),
         fixtures_passed=report.cases_passed,
+        fixtures_unreviewed=report.cases_unreviewed,
         llm=llm,
         fields=fields,
         missing=missing,
     )
+
+
+def outgrown(fixtures: list[Fixture], reference: frozenset[str], threshold: float) -> list[Fixture]:
+    """The saved fixtures whose layout is not ``reference`` (a new version's layout): their
+    similarity to it is below ``threshold``. After a heal they are retired, not left to fail."""
+    if not reference:
+        return []
+    return [
+        f
+        for f in fixtures
+        if f.source is None and similarity(fingerprint(f.page()), reference) < threshold
+    ]

@@ -102,6 +102,7 @@ def with_version(
     render: bool | None,
     fields: dict[str, dict[str, Any]] | None,
     missing: dict[str, str] | None,
+    fixtures_unreviewed: list[str] | None = None,
 ) -> dict[str, Any]:
     """A template's ``parser.json`` ``data`` with version ``number`` (of ``source``) added and
     made active: what :meth:`Registry.publish` writes, whichever backend keeps it."""
@@ -116,6 +117,8 @@ def with_version(
         "source_hash": source_hash(source),
         "layout": sorted(layout) if layout is not None else None,
         "fixtures_passed": list(fixtures_passed or []),
+        # those of the cases passed that no person has checked (crawler.fixtures: review)
+        "fixtures_unreviewed": list(fixtures_unreviewed or []),
         "llm": llm or {"calls": 0, "tokens": 0, "cost": 0.0},
         "reason": reason,
         "fields": fields or {},
@@ -616,6 +619,7 @@ class Registry:
         render: bool | None = None,
         fields: dict[str, dict[str, Any]] | None = None,
         missing: dict[str, str] | None = None,
+        fixtures_unreviewed: list[str] | None = None,
     ) -> int:
         """Check, write and activate a new version; return its number.
 
@@ -672,6 +676,7 @@ class Registry:
                 render=render,
                 fields=fields,
                 missing=missing,
+                fixtures_unreviewed=fixtures_unreviewed,
             )
             self._write_info(template, data)
             return number

@@ -31,9 +31,11 @@ from crawler.discovery import compile_from_fixtures, held_template
 from crawler.drift import DriftEvent, DriftMonitor
 from crawler.exceptions import BadInput, RegistryError, RoutingError
 from crawler.extract import Extraction, Extractor
-from crawler.fixtures import Fixture, load_fixtures
+from crawler.fixtures import UNREVIEWED, Fixture, held_case, load_fixtures, retire
+from crawler.fleet import open_monitor, open_registry, open_stats, open_store
+from crawler.gate import outgrown
 from crawler.history import History, StorageError
-from crawler.pages import HELD, QUARANTINE, RELEASED, HeldPage, PageStatus, PageStore, page_key
+from crawler.pages import HELD, QUARANTINE, RELEASED, HeldPage, PageStatus, PageStore
 from crawler.parsing import Page
 from crawler.registry import Lease, Registry
 from crawler.routing import fingerprint, similarity, site_of
@@ -100,13 +102,14 @@ class Runtime:
         background: bool = False,
         owner: str | None = None,
     ) -> None:
-        self.registry = registry if isinstance(registry, Registry) else Registry(registry)
+        # the folder registry, or a fleet's in Redis when SCRAPEC_REDIS_URL is set (crawler.fleet)
+        self.registry = registry if isinstance(registry, Registry) else open_registry(registry)
         self.registry.root.mkdir(parents=True, exist_ok=True)
         self.state = Path(state_dir) if state_dir else self.registry.root / ".state"
         # ``owner``: this crawl's name (the same across resumes of one job); its held and
         # released pages are its own, and it adopts those of crawls that are no longer alive
         self.owner = owner
-        self.store = PageStore(self.state, owner)
+        self.store = open_store(self.registry, self.state, owner)  # a fleet's: in Redis
         if owner:
             self.store.claim()
         self.fixtures_dir = Path(fixtures_dir) if fixtures_dir else None
@@ -114,8 +117,12 @@ class Runtime:
         self.settings = settings or RuntimeSettings()
         self.extractor = Extractor(self.registry, self.schema)
         self.history = History(self.registry.root / "history.sqlite")
-        self.monitor = DriftMonitor(layout_threshold=self.settings.layout_threshold)
-        self.stats: Counter[str] = Counter()
+        self.monitor: DriftMonitor = open_monitor(
+            self.registry, layout_threshold=self.settings.layout_threshold
+        )
+        self.stats: Counter[str] = open_stats(self.registry)  # a fleet's: summed in Redis too
+        self.quarantined: Counter[str] = Counter()  # pages quarantined by this run, per template
+        self.quarantine_reason: dict[str, str] = {}  # the last reason, per template
         self.failure: StorageError | None = None  # a durable write that failed in a background job
         self.log = log or (lambda _m: None)
         self._llm = llm
@@ -130,6 +137,7 @@ class Runtime:
             self.stats["recovered"] += self.store.recover()
         self._suspect: dict[str, int | None] = {}  # value drift: template -> version that showed it
         self._attempted: dict[str, int] = {}  # held pages at the last regeneration attempt
+        self._why_not: dict[str, str] = {}  # template -> why its last regeneration made nothing
         # with ``background``, regeneration runs in its own thread: pages of the template being
         # regenerated are held meanwhile, every other template keeps flowing, and the outcomes
         # of released pages wait in ``released`` for the caller to take (take_released)
@@ -165,6 +173,7 @@ class Runtime:
         self, page: Page, url: str, template: str | None, item_page: bool, links: bool = False
     ) -> PageOutcome:
         self.stats["pages"] += 1
+        self.stats["item_pages"] += item_page  # no item out of any of them: a loud failure
         try:
             name: str | None = template or self.registry.route(url, None, page).template
         except RoutingError:
@@ -268,6 +277,8 @@ class Runtime:
     def _quarantine(self, page: Page, template: str, reason: str) -> PageOutcome:
         self.store.put(QUARANTINE, template, page.url, page.source, reason)
         self.stats["quarantined"] += 1
+        self.quarantined[template] += 1
+        self.quarantine_reason[template] = reason
         self.log(f"quarantined {page.url}: {reason}")
         return PageOutcome(page.url, template, PageStatus.QUARANTINED, errors=[reason])
 
@@ -421,6 +432,8 @@ class Runtime:
     ) -> tuple[list[PageOutcome], list[HeldPage]]:
         """Held pages parsed again with the active version: the outcomes of those released, and
         the pages that still fail (they stay held). The caller holds the lock."""
+        if self._active_version(template) is None:
+            return [], list(held)  # a new template with no version yet: nothing to parse with
         released, still = [], []
         for one in held:
             trial = self._evaluate(Page(one.html(), one.url), template, hold=False)
@@ -464,6 +477,16 @@ class Runtime:
         self.monitor.reset(template)
         self._seen[template] = 0
         self._suspect.pop(template, None)
+        why = self._why_not.pop(template, "")
+        if self._active_version(template) is None:  # a new template nothing could be made for
+            for one in held:
+                page = Page(one.html(), one.url)
+                reason = (
+                    f"{one.reason} | no parser could be made: {why or 'nothing passed the gate'}"
+                )
+                out.append(self._quarantine(page, template, reason))
+                self.store.remove(HELD, template, one.url)
+            return out
         for one in held:
             page = Page(one.html(), one.url)
             outcome = self._evaluate(page, template, hold=False)
@@ -473,7 +496,10 @@ class Runtime:
                 outcome = self._quarantine(
                     page,
                     template,
-                    one.reason + " | after regeneration: " + "; ".join(outcome.errors),
+                    one.reason
+                    + " | after regeneration: "
+                    + "; ".join(outcome.errors)
+                    + (f" | regeneration: {why}" if why else ""),
                 )
                 self.store.remove(HELD, template, one.url)
             out.append(outcome)
@@ -498,6 +524,7 @@ class Runtime:
         from crawler.compiler.tiers import held_samples, llm_labelled, run_tiers, tiers_for
 
         schema = self._schema_for(template)
+        before = self._active_version(template)
         baseline = self.monitor.stats(template).baseline
         usual = set(schema.required) | {n for n, rate in baseline.items() if rate >= 0.8}
         samples = held_samples(
@@ -508,12 +535,18 @@ class Runtime:
             usual,
             self.settings.layout_threshold,
         )
+        for sample in samples.usable:  # named by the case each is saved as, for review
+            sample.case, sample.meta = held_case(sample.url), {"review": UNREVIEWED}
         llm = self._llm_configured()
         if samples.short:
-            self.log(
-                f"[{template}] not enough labels to regenerate without an LLM ({samples.short})"
-            )
+            short = f"not enough labels to regenerate without an LLM ({samples.short})"
+            self.log(f"[{template}] {short}")
+            self._why_not[template] = short
             if llm is None:
+                return None
+            down = getattr(llm, "unreachable", None)
+            if down:
+                self._why_not[template] = f"{short}; {down}"
                 return None
 
         def labelled_by_llm() -> list[Fixture]:
@@ -521,6 +554,8 @@ class Runtime:
                 llm, held[:LLM_LABEL_PAGES], schema, samples.known(), self.log
             )
             self.stats["llm_calls"] += calls
+            for one in pages:
+                one.case, one.meta = held_case(one.url), {"review": UNREVIEWED}
             return pages
 
         tiers = tiers_for(self.settings.generator, samples.from_history > 0)
@@ -544,15 +579,17 @@ class Runtime:
         self.stats["llm_cost_micro"] += int(result.llm_cost * 1e6)
         if result.published:
             tier = "llm" if (result.generator or "").startswith("llm") else str(result.generator)
-            self.stats[f"regenerated/{tier}"] += 1
-            self.log(f"[{template}] published v{result.version} by {tier}")
-            self._save_fixtures(template, samples.usable, schema)
+            self.stats[f"regenerated/{tier}"] += 1  # the tiers said "published vN (tier)"
+            self._why_not.pop(template, None)
+            self._save_fixtures(template, samples.usable, schema, before, result.version)
             return result.version
         self.stats["regeneration_failed"] += 1
-        if result.report or result.notes:
-            self.log(
-                f"[{template}] regeneration failed: {'; '.join((result.report + result.notes)[:5])}"
-            )
+        failed = "; ".join((result.report + result.notes)[:5])
+        if getattr(llm, "unreachable", None):
+            failed = str(llm.unreachable)
+        self._why_not[template] = failed or "nothing passed the gate"
+        if failed:
+            self.log(f"[{template}] regeneration failed: {failed}")
         return None
 
     def _renew(self, lease: Lease) -> bool:
@@ -566,15 +603,39 @@ class Runtime:
         )
         return False
 
-    def _save_fixtures(self, template: str, samples: list[Fixture], schema: Schema) -> None:
-        """Keep the labelled pages of the new layout as fixtures of the template (for review)."""
+    def _save_fixtures(
+        self,
+        template: str,
+        samples: list[Fixture],
+        schema: Schema,
+        before: int | None = None,
+        version: int | None = None,
+    ) -> None:
+        """Keep the labelled pages of the new layout as fixtures of the template, in the review
+        queue (``review: unreviewed``: ``scrapec fixture list``, ``accept``); after a version
+        that had a layout of its own (a heal), retire the fixtures of the old layout: kept,
+        marked with version ``before``, gating nothing any more."""
         if self.fixtures_dir is None:
             return
         for sample in samples[:3]:
-            case = self.fixtures_dir / template / f"regen-{page_key(sample.url)[:10]}"
+            case = self.fixtures_dir / template / held_case(sample.url)
             if not case.exists():
-                sample.meta = {"source": "regeneration"}
+                sample.meta = {"source": "regeneration", "review": UNREVIEWED}
                 sample.save(case, schema.name)
+        self._fixtures = None
+        if before is None or version is None:
+            return
+        try:
+            reference = self.registry.info(template, fresh=True).reference
+        except RegistryError:
+            return
+        old = outgrown(self.fixtures(template), reference, self.settings.layout_threshold)
+        retired = retire(old, before, version, f"the layout changed: v{version} replaced it")
+        if retired:
+            self.log(
+                f"[{template}] {len(retired)} fixtures of the old layout retired with "
+                f"v{before}: {', '.join(f.name for f in retired)}"
+            )
         self._fixtures = None
 
     def _schema_for(self, template: str) -> Schema:
@@ -594,6 +655,12 @@ class Runtime:
                 f"no schema known for template {template!r}: pass one (--schema / -a schema=NAME)"
             )
         return load_schema(name)
+
+    @property
+    def llm_unreachable(self) -> str | None:
+        """Why the LLM tier is off for this run, when it was configured and could not be reached
+        (its circuit breaker: :attr:`crawler.compiler.llm.LLMGenerator.unreachable`)."""
+        return getattr(self._llm_generator, "unreachable", None)
 
     def _llm_configured(self) -> Any:
         if self._llm_generator is not None:

@@ -94,7 +94,8 @@ def test_redesign_is_held_repaired_from_history_and_released(tmp_path: Path) -> 
     assert generator_of(tmp_path, 2) == "repair"
     assert rt.stats["regenerated/repair"] == 1 and rt.stats["released"] == 3
     assert rt.stats["llm_calls"] == 0
-    assert any("published v2 by repair" in line for line in said)
+    # one line for the one publish, naming its tier
+    assert [line for line in said if "published v2" in line] == [f"[{T}] published v2 (repair)"]
 
 
 def test_a_page_no_version_parses_ends_in_quarantine_with_its_reason(tmp_path: Path) -> None:
