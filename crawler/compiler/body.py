@@ -48,8 +48,11 @@ __all__ = [
 ]
 
 MAIN_TEXT = "x-main-text"  # the schema marker of a block-text field
-MIN_CHARS = 200  # a main text is at least this long (characters, whitespace folded)
-MIN_SCORE = 0.8  # token F1 of the snapped container's text against trafilatura's
+MIN_CHARS = 200  # characters of prose (lines of PROSE_WORDS words or more) in a main text
+PROSE_WORDS = 8  # a line of this many words is prose, not a name, a price or a heading
+MIN_SCORE = 0.8  # token F0.5 of the snapped container's text against trafilatura's
+CLEAN = 0.98  # token precision of a reading that holds nothing but wanted text
+MOST = 0.75  # token recall of a reading that holds most of it
 MAX_LINK_SHARE = 0.5  # a text more than half of which is link text is a list of links
 MIN_EVIDENCE = 20  # characters (whitespace removed) of a paragraph found in a text as a whole
 _SKIPPED = frozenset(("script", "style", "template", "noscript", "head", "title"))
@@ -88,6 +91,12 @@ def token_scores(got: str | None, want: str | None) -> tuple[float, float, float
     return precision, recall, f1
 
 
+def _precise(got: str, want: str) -> float:
+    """The token F-score of ``got`` against ``want`` with precision weighted (F0.5)."""
+    p, r, _ = token_scores(got, want)
+    return 1.25 * p * r / (0.25 * p + r) if p and r else 0.0
+
+
 def _dense(text: str) -> str:
     return "".join(text.split())
 
@@ -96,12 +105,13 @@ def _dense(text: str) -> str:
 class Reading:
     """A container element and the elements under it to skip (``skip``, an XPath relative to
     it, or None), the text :func:`~crawler.parsing.paragraphs` reads from them, and that text's
-    token F1 against the wanted text."""
+    token F0.5 (precision weighted) against the wanted text."""
 
     element: Any  # lxml element
     skip: str | None
     text: str
     score: float
+    clean: bool = False  # nothing but wanted text (precision CLEAN), most of it (recall MOST)
 
 
 def _read(element: Any, skip: str | None = None) -> str:
@@ -132,6 +142,12 @@ class _Match:
                 return False
         return True
 
+    def _own(self, el: Any) -> int:
+        """Characters of the wanted text in an element's own text and its children's tails."""
+        parts = [el.text, *(c.tail for c in el)]
+        dense = [_dense(p) for p in parts if p]
+        return sum(len(d) for d in dense if len(d) >= MIN_EVIDENCE and d in self.want_dense)
+
     def _walk(self, el: Any) -> str:
         text = _read(el)
         children = [c for c in el if isinstance(c.tag, str) and c.tag.lower() not in _SKIPPED]
@@ -141,24 +157,32 @@ class _Match:
             state, covered = "in", len(_dense(text))
         else:
             states = [self._walk(c) for c in children]
-            covered = sum(self.covered[c] for c in children)
-            state = "mixed" if any(s in ("in", "mixed") for s in states) else "out"
+            own = self._own(el)  # text written between the children: "A<br><br>B"
+            covered = sum(self.covered[c] for c in children) + own
+            state = "mixed" if own or any(s in ("in", "mixed") for s in states) else "out"
         self.state[el] = state
         self.covered[el] = covered
         return state
 
-    def container(self, root: Any) -> Any | None:
-        """The deepest element holding nearly all of the wanted text the page holds."""
+    def containers(self, root: Any) -> list[Any]:
+        """The deepest element holding nearly all (90 %) of the wanted text the page holds, its
+        parent, and the elements inside it that still hold most (half) of it: the wanted text
+        may hold some boilerplate around the main text (comments a labeller kept)."""
         total = self.covered.get(root, 0)
         if not total:
-            return None
+            return []
+        chain = [root]
         el = root
         while self.state.get(el) == "mixed":
-            inner = [c for c in el if self.covered.get(c, 0) >= 0.9 * total]
-            if not inner:
+            inner = [c for c in el if isinstance(c.tag, str)]
+            best = max(inner, key=lambda c: self.covered.get(c, 0), default=None)
+            if best is None or self.covered.get(best, 0) < 0.5 * total:
                 break
-            el = inner[0]
-        return el
+            el = best
+            chain.append(el)
+        nearly = [c for c in chain if self.covered.get(c, 0) >= 0.9 * total]
+        start = chain.index(nearly[-1])
+        return chain[max(0, start - 1) :]
 
     def of(self, el: Any) -> str:
         """The state of any element: one inside an ``in`` element is ``in`` too."""
@@ -201,6 +225,18 @@ def _descriptors(el: Any) -> Iterable[str]:
     yield f".//{tag}"
 
 
+def _path(container: Any, el: Any) -> str:
+    """The positional path of ``el`` from ``container``: ``./div[3]/a[2]``."""
+    steps = []
+    node = el
+    while node is not None and node is not container:
+        parent = node.getparent()
+        same = [c for c in parent if c.tag == node.tag] if parent is not None else [node]
+        steps.append(f"{str(node.tag).lower()}[{same.index(node) + 1}]")
+        node = parent
+    return "./" + "/".join(reversed(steps))
+
+
 def _skip_query(container: Any, dropped: list[Any], match: _Match) -> str | None:
     """One XPath relative to ``container`` that selects the ``dropped`` elements and nothing
     that holds wanted text."""
@@ -215,36 +251,44 @@ def _skip_query(container: Any, dropped: list[Any], match: _Match) -> str | None
             if all(match.of(f) in ("out", "empty") for f in found):
                 parts.append(query)
                 break
+        else:  # every name it has is shared with wanted text: where it stands
+            parts.append(_path(container, el))
     return " | ".join(parts) or None
 
 
 def readings(page: Page, want: str) -> list[Reading]:
-    """The containers of ``page`` whose paragraphs make (nearly) the text ``want``, best first:
-    the deepest element holding nearly all of the text the page holds, the elements under it
-    that hold none of it skipped; the same without the skip; and its parent, skipping."""
+    """The containers of ``page`` whose paragraphs make (nearly) the text ``want``: the deepest
+    element holding nearly all of the text the page holds, its parent, and the elements inside
+    it holding most of it (:class:`_Match`), each read with the elements under it that hold
+    none of the text skipped, and whole. Best first, precision first: the deepest reading that
+    holds nothing but wanted text and most of it (``clean``: a labeller's text may carry some
+    boilerplate from elsewhere, comments, a standfirst), then by token F0.5."""
     root = page.selector.root
     if root is None or not clean(want):
         return []
     bodies = root.xpath("//body")
     top = bodies[0] if bodies else root
     match = _Match(top, want)
-    found = match.container(top)
-    if found is None:
-        return []
     out: dict[tuple[Any, str | None], Reading] = {}
-    parent = found.getparent()
-    for el in (found, parent):
-        if el is None or not isinstance(el.tag, str):
-            continue
+    for el in match.containers(top):
         skip = _skip_query(el, match.dropped(el), match)
         for query in dict.fromkeys((skip, None)):
             if (el, query) in out:
                 continue
             text = _read(el, query)
-            out[(el, query)] = Reading(el, query, text, token_scores(text, want)[2])
+            precision, recall, _ = token_scores(text, want)
+            out[(el, query)] = Reading(
+                el, query, text, _precise(text, want), precision >= CLEAN and recall >= MOST
+            )
     depth = {el: len(list(el.iterancestors())) for el, _ in out}
     return sorted(
-        out.values(), key=lambda r: (-round(r.score, 6), -depth[r.element], r.skip is not None)
+        out.values(),
+        key=lambda r: (
+            not r.clean,
+            -depth[r.element] if r.clean else 0,
+            -round(r.score, 6),
+            r.skip is not None,
+        ),
     )
 
 
@@ -264,6 +308,12 @@ def _entries(reading: Reading) -> bool:
             for a in child.iter("a")
         )
     return entries >= 3 and 2 * entries >= holding
+
+
+def _prose(text: str) -> int:
+    """Characters of ``text`` in lines of :data:`PROSE_WORDS` words or more."""
+    lines = (clean(line) or "" for line in text.splitlines())
+    return sum(len(line) for line in lines if len(line.split()) >= PROSE_WORDS)
 
 
 def _link_share(reading: Reading) -> float:
@@ -299,9 +349,10 @@ def main_text_labels(page: Page, schema: Schema) -> dict[str, str]:
     page's main text as trafilatura finds it, snapped to the container whose paragraphs match it
     best (the text :func:`crawler.parsing.paragraphs` reads there, paragraphs separated by blank
     lines). Empty when the schema has no such field or the page has no main text: trafilatura
-    finds none, it is shorter than :data:`MIN_CHARS`, mostly link text or a list of entries (a
+    finds none, it holds less than :data:`MIN_CHARS` of prose (a product's name, price and
+    two-line description are no main text), it is mostly link text or a list of entries (a
     listing's teasers under their headlines), no container matches it
-    with a token F1 of :data:`MIN_SCORE` or more, or the page does not show it (grounding)."""
+    with a token F0.5 of :data:`MIN_SCORE` or more, or the page does not show it (grounding)."""
     names = main_text_fields(schema)
     if not names:
         return {}
@@ -309,7 +360,7 @@ def main_text_labels(page: Page, schema: Schema) -> dict[str, str]:
     if not found or len(clean(found) or "") < MIN_CHARS:
         return {}
     best = next(iter(readings(page, found)), None)
-    if best is None or best.score < MIN_SCORE or len(clean(best.text) or "") < MIN_CHARS:
+    if best is None or best.score < MIN_SCORE or _prose(best.text) < MIN_CHARS:
         return {}
     if _link_share(best) > MAX_LINK_SHARE or _entries(best):
         return {}
