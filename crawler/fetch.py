@@ -19,8 +19,9 @@ A :class:`Fetcher` holds one ``httpx.Client`` (thread-safe) and, per running eve
 ``httpx.AsyncClient``; the module functions use one process-wide Fetcher (:func:`default_fetcher`).
 Its rules:
 
-- ``timeout`` is the deadline of the whole call: every hop, retry, politeness wait and the body
-  read share it, so a call returns or raises within about ``timeout`` seconds.
+- ``timeout`` is the deadline of the whole call: every hop, retry, backoff and the body read
+  share it, so a call returns or raises within about ``timeout`` seconds of network time
+  (waiting for a turn under ``delay`` and ``per_host`` is not counted).
 - Redirects are followed by hand (at most ``max_redirects``), each hop checked with
   :func:`check_url` (and with robots.txt).
 - Retried, with exponential backoff (``backoff`` · 2ⁿ, at most ``retries`` times, never past the
@@ -39,7 +40,7 @@ Its rules:
   (RFC 9309 §2.3.1.4), kept only ``ROBOTS_ERROR_TTL`` seconds before asking again; unreachable
   (DNS, refused): the NetworkError is raised and nothing is cached.
 - ``delay``: at least that many seconds between the starts of two requests to one host (sync and
-  async callers share the schedule). ``per_host``: at most that many requests in flight to one
+  async callers share the schedule; robots.txt requests count). ``per_host``: at most that many requests in flight to one
   host, in threads and in each event loop.
 
 Rendering (``render=True``) goes through a :class:`Browser`: one headless Chromium (Debian's
@@ -54,6 +55,7 @@ import asyncio
 import atexit
 import codecs
 import concurrent.futures
+import dataclasses
 import email.utils
 import os
 import re
@@ -62,7 +64,6 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncGenerator, Coroutine
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -183,7 +184,7 @@ def check_url(url: str) -> str:
     return url
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Fetched:
     """One fetched page. ``url`` is the URL asked for, ``final_url`` the one after redirects;
     ``body`` the bytes (a rendered page: its DOM as UTF-8); ``encoding`` the Python codec name to
@@ -297,16 +298,20 @@ def _network_error(url: str, exc: Exception, limit: float) -> tuple[NetworkError
     if isinstance(exc, httpx.TimeoutException):
         return NetworkError(url, f"timed out after {limit:g} s ({type(exc).__name__})"), True
     cause: BaseException | None = exc
+    errno = 0  # the innermost OS error number (the async backend wraps it twice)
     while cause is not None:
         if isinstance(cause, socket.gaierror):
             host = _host(url)
             return NetworkError(url, f"cannot resolve host {host!r}: {cause.strerror}"), False
         if isinstance(cause, ssl.SSLError):
             return NetworkError(url, f"TLS failure: {cause}"), False
+        if isinstance(cause, OSError) and cause.errno:
+            errno = cause.errno
         cause = cause.__cause__ or cause.__context__
+    said = f"{os.strerror(errno)} (errno {errno})" if errno else str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError):
-        return NetworkError(url, f"cannot connect: {exc}"), True
-    return NetworkError(url, f"{type(exc).__name__}: {exc or 'connection failed'}"), True
+        return NetworkError(url, f"cannot connect: {said}"), True
+    return NetworkError(url, f"{type(exc).__name__}: {said}"), True
 
 
 class _Retry(Exception):
@@ -317,7 +322,7 @@ class _Retry(Exception):
         self.wait = wait
 
 
-@dataclass
+@dataclasses.dataclass
 class _Robots:
     rules: Protego | None  # None: allow all
     disallow_all: str | None  # the reason, for a 5xx robots.txt
@@ -465,16 +470,28 @@ class Fetcher:
 
     # -- politeness -------------------------------------------------------------------------
 
-    def _reserve(self, url: str) -> float:
-        """Book the next start time for ``url``'s host; return the seconds to wait for it."""
+    def _gate(self, url: str) -> float:
+        """0.0 when a request to ``url``'s host may start now (the host is then booked for
+        ``delay`` seconds from now), else the seconds to wait before asking again. Booking at
+        the real start, not ahead, keeps starts ``delay`` apart however late a waiter wakes."""
         if not self.delay:
             return 0.0
         host = _host(url)
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next_start.get(host, 0.0))
-            self._next_start[host] = start + self.delay
-        return start - now
+            free_at = self._next_start.get(host, 0.0)
+            if now >= free_at:
+                self._next_start[host] = now + self.delay
+                return 0.0
+            return free_at - now
+
+    def _pace_sync(self, url: str) -> None:
+        while (wait := self._gate(url)) > 0:
+            time.sleep(wait)
+
+    async def _pace_async(self, url: str) -> None:
+        while (wait := self._gate(url)) > 0:
+            await asyncio.sleep(wait)
 
     def _thread_slot(self, url: str) -> threading.BoundedSemaphore:
         host = _host(url)
@@ -538,11 +555,10 @@ class Fetcher:
         )
 
     def _attempt_sync(
-        self, url: str, deadline: float, max_bytes: int, limit: float
+        self, client: httpx.Client, url: str, deadline: float, max_bytes: int, limit: float
     ) -> tuple[str | None, httpx.Response, bytes]:
         import httpx
 
-        client = self._sync_client()
         remaining = deadline - time.monotonic()
         try:
             with client.stream("GET", url, timeout=max(remaining, 0.001)) as response:
@@ -569,11 +585,10 @@ class Fetcher:
             raise error from None
 
     async def _attempt_async(
-        self, url: str, deadline: float, max_bytes: int, limit: float
+        self, client: httpx.AsyncClient, url: str, deadline: float, max_bytes: int, limit: float
     ) -> tuple[str | None, httpx.Response, bytes]:
         import httpx
 
-        client = (await self._loop_state()).client
         remaining = deadline - time.monotonic()
         try:
             async with client.stream("GET", url, timeout=max(remaining, 0.001)) as response:
@@ -627,18 +642,24 @@ class Fetcher:
         cap = self.max_bytes if max_bytes is None else max_bytes
         if render:
             self._robots_check_sync(url, deadline, limit)
-            time.sleep(self._reserve(url))
             with self._thread_slot(url):
-                return self.browser.render(url, timeout=limit, max_bytes=cap, asked=url)
+                self._pace_sync(url)
+                got = self.browser.render(url, timeout=limit, max_bytes=cap, asked=url)
+            return dataclasses.replace(got, seconds=time.monotonic() - started)
+        client = self._sync_client()  # made before the first turn is taken, not in it
         hop, hops = url, [url]
         while True:
             self._robots_check_sync(hop, deadline, limit)
             attempt = 0
             while True:
-                time.sleep(self._reserve(hop))
+                queued = time.monotonic()
                 try:
                     with self._thread_slot(hop):
-                        target, response, body = self._attempt_sync(hop, deadline, cap, limit)
+                        self._pace_sync(hop)
+                        deadline += time.monotonic() - queued  # waiting a turn is not counted
+                        target, response, body = self._attempt_sync(
+                            client, hop, deadline, cap, limit
+                        )
                     break
                 except _Retry as retry:
                     wait = self._backoff(attempt, retry, deadline)
@@ -666,19 +687,23 @@ class Fetcher:
         cap = self.max_bytes if max_bytes is None else max_bytes
         if render:
             await self._robots_check_async(url, deadline, limit)
-            await asyncio.sleep(self._reserve(url))
             async with await self._loop_slot(url):
-                return await self.browser.arender(url, timeout=limit, max_bytes=cap, asked=url)
+                await self._pace_async(url)
+                got = await self.browser.arender(url, timeout=limit, max_bytes=cap, asked=url)
+            return dataclasses.replace(got, seconds=time.monotonic() - started)
+        client = (await self._loop_state()).client
         hop, hops = url, [url]
         while True:
             await self._robots_check_async(hop, deadline, limit)
             attempt = 0
             while True:
-                await asyncio.sleep(self._reserve(hop))
+                queued = time.monotonic()
                 try:
                     async with await self._loop_slot(hop):
+                        await self._pace_async(hop)
+                        deadline += time.monotonic() - queued  # waiting a turn is not counted
                         target, response, body = await self._attempt_async(
-                            hop, deadline, cap, limit
+                            client, hop, deadline, cap, limit
                         )
                     break
                 except _Retry as retry:
@@ -777,7 +802,7 @@ class Fetcher:
 
         hop = _origin_url(url) + "/robots.txt"
         for _ in range(ROBOTS_MAX_REDIRECTS + 1):
-            time.sleep(self._reserve(hop))
+            self._pace_sync(hop)
             remaining = max(deadline - time.monotonic(), 0.001)
             try:
                 with self._sync_client().stream("GET", hop, timeout=remaining) as response:
@@ -795,7 +820,7 @@ class Fetcher:
         client = (await self._loop_state()).client
         hop = _origin_url(url) + "/robots.txt"
         for _ in range(ROBOTS_MAX_REDIRECTS + 1):
-            await asyncio.sleep(self._reserve(hop))
+            await self._pace_async(hop)
             remaining = max(deadline - time.monotonic(), 0.001)
             try:
                 async with client.stream("GET", hop, timeout=remaining) as response:
@@ -1004,7 +1029,7 @@ class Browser:
             try:
                 return await self._load(browser, url, timeout, max_bytes, asked, started)
             except PlaywrightError as exc:
-                if browser.is_connected():
+                if browser.is_connected() and not _CRASHED.search(str(exc)):
                     raise _render_error(url, exc, timeout) from None
             browser = await self._ensure(url)  # crashed under the page: start again, once
             try:
@@ -1055,6 +1080,8 @@ class Browser:
 
 
 LAUNCH_ALLOWANCE = 60.0  # beyond a render's timeout, for starting Chromium and queueing
+# what Playwright says when the browser (or the page's renderer) died under a call
+_CRASHED = re.compile(r"has been closed|crash|disconnected|Target closed", re.IGNORECASE)
 
 
 def _first_line(exc: BaseException) -> str:
