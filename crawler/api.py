@@ -162,7 +162,9 @@ class Session:
         page = Page(fetched.body, fetched.final_url, fetched.encoding)
         was_rendered = fetched.rendered if rendered is None else rendered
         result = self._known(page, template)
-        if result is not None and (result.valid or not examples):
+        if result is not None and not examples:
+            return result
+        if result is not None and result.valid and self._agrees(page, result, examples):
             return result
         if not self.learn:
             return result or _unrouted(page)
@@ -178,6 +180,18 @@ class Session:
             )
             return unrouted
         return self._teach(page, schema, examples, template, was_rendered, result)
+
+    def _agrees(self, page: Page, result: Extraction, examples: Mapping[str, Any] | None) -> bool:
+        """Whether the item has the example values (checked against the page first: bad
+        examples raise, as when they teach)."""
+        schema = self._schema_for(result)
+        if not examples or schema is None or result.item is None:
+            return True
+        from crawler.fixtures import compare_items
+        from crawler.teach import example_labels
+
+        wanted = example_labels(page, schema, examples)
+        return not compare_items(wanted, {k: result.item.get(k) for k in wanted})
 
     def _known(self, page: Page, template: str | None) -> Extraction | None:
         """The registry's parser on the page, or None when no template fits it."""

@@ -37,7 +37,9 @@ from crawler.problems import Problem, ProblemKind
 
 __all__ = ["SCHEMA_DIR", "Schema", "load_schema", "schema_from_document", "schema_names"]
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+# the shipped schemas: ``schemas/`` of the checkout, which ``crawler/_schemas`` links to and the
+# wheel carries as package data
+SCHEMA_DIR = Path(__file__).resolve().parent / "_schemas"
 
 
 #: Nesting (of lists and objects) beyond which an item is not given to jsonschema-rs when the

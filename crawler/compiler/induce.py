@@ -530,6 +530,9 @@ def _suffix(hit: _Hit) -> str:
     return ""
 
 
+_LABEL_TAGS = frozenset({"th", "dt", "label", "legend", "caption"})
+
+
 class _Labels:
     """What may serve as a label: short text with letters that is not a value of the sample
     items, and — with two pages or more — that also occurs on another page of the template
@@ -589,7 +592,9 @@ class _Labels:
         if not any(ch.isalpha() for ch in value):
             return None
         if len(self.indexes) < 2:
-            return value
+            # one page cannot tell a label from data (a brand, a name) by repetition: only
+            # text written as a label ("SKU:", "Brand:") or in a label's element serves
+            return value if value.endswith(":") or _tag(el) in _LABEL_TAGS else None
         known = self._seen.get(value)
         if known is None:
             forms = self.forms(value)

@@ -15,26 +15,48 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.demo.site import DemoSite
 
-__all__ = ["DemoServer", "main"]
+__all__ = ["DemoServer", "Site", "main"]
 
 HOST = "127.0.0.1"
 ADMIN_REDESIGN = "/admin/redesign"
 
 
+class Site(Protocol):
+    """What the server serves: :class:`DemoSite`, :class:`~crawler.demo.first.FirstSite`."""
+
+    base_url: str
+    redesign: bool
+    seed: int
+
+    def render(self, path: str) -> tuple[Any, ...]:
+        """(status, content type, body[, headers])."""
+        ...
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "scrapec-demo/0.1"
-    site: DemoSite  # set on the per-server subclass
+    site: Site  # set on the per-server subclass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Quiet: no line per request on stderr."""
 
-    def _send(self, status: int, ctype: str, body: bytes, head: bool = False) -> None:
+    def _send(
+        self,
+        status: int,
+        ctype: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        *,
+        head: bool = False,
+    ) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
@@ -94,7 +116,7 @@ class DemoServer:
     200
     """
 
-    def __init__(self, site: DemoSite | None = None, host: str = HOST, port: int = 0) -> None:
+    def __init__(self, site: Site | None = None, host: str = HOST, port: int = 0) -> None:
         if host not in (HOST, "localhost"):
             raise ValueError(f"the demo server only binds {HOST}, not {host!r}")
         self.site = site if site is not None else DemoSite()
