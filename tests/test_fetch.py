@@ -492,7 +492,8 @@ def test_delay_spaces_requests_to_one_host(site: Site) -> None:
         asyncio.run(three())
     times = [t for t, _ in site.log]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert len(gaps) == 4 and min(gaps) >= 0.29, gaps
+    # starts are 0.3 s apart at the client; the server's clock adds its threads' scheduling
+    assert len(gaps) == 4 and min(gaps) >= 0.25 and times[-1] - times[0] >= 1.15, gaps
 
 
 def test_per_host_bounds_requests_in_flight_async(site: Site) -> None:
