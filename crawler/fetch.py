@@ -84,12 +84,12 @@ if TYPE_CHECKING:
     from protego import Protego
 
 __all__ = [
-    "CHROMIUM_ARGS",
-    "MAX_BODY_BYTES",
-    "USER_AGENT",
     "Browser",
+    "CHROMIUM_ARGS",
     "Fetched",
     "Fetcher",
+    "MAX_BODY_BYTES",
+    "USER_AGENT",
     "afetch",
     "check_url",
     "default_fetcher",
