@@ -355,16 +355,18 @@ class RunRecorder:
 
 def _published(registry: Path, run: Run) -> None:
     """Versions published in ``registry`` between the run's start and end: regenerations by
-    tier and the LLM usage they recorded, per template; the schema's fields of templates seen."""
+    tier and the LLM usage they recorded, per template seen; the schema's fields of each."""
     from crawler.exceptions import RegistryError
     from crawler.registry import Registry
 
     reg = Registry(registry)
     if not reg.root.is_dir():
         return
-    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started - 1))
+    # ``created`` has whole seconds: a version of the run's first second counts, and only for
+    # a template the run saw pages of (a run regenerates only those)
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started))
     end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.finished + 1))
-    for name in reg.templates():
+    for name in sorted(run.templates):
         try:
             info = reg.info(name)
         except RegistryError:
@@ -375,14 +377,14 @@ def _published(registry: Path, run: Run) -> None:
                 "regenerated"
             ):
                 continue
-            t = run.template(name)
+            t = run.templates[name]
             tier = tier_of(str(meta.get("generator") or ""))
             t.regenerations[tier] = t.regenerations.get(tier, 0) + 1
             llm = meta.get("llm") or {}
             t.llm_calls += int(llm.get("calls") or 0)
             t.llm_tokens += int(llm.get("tokens") or 0)
             t.llm_cost += float(llm.get("cost") or 0.0)
-        if name in run.templates and not run.templates[name].fields:
+        if not run.templates[name].fields:
             try:
                 schema = info.load_schema()
             except ScrapecError:
