@@ -108,9 +108,9 @@ def test_report(registry: Path, tmp_path: Path) -> None:
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     entry = report["templates"][0]
     assert entry["template"] == T and entry["active"] == 1 and entry["fixtures"]["passed"] == 3
-    assert report["totals"]["llm_calls"] == 0
-    markdown = (tmp_path / "rep" / "report.md").read_text()
-    assert f"| {T} | v1 | induce |" in markdown
+    assert entry["status"] == "healthy" and report["summary"]["llm"]["calls"] == 0
+    summary = (tmp_path / "rep" / "summary.md").read_text()
+    assert "1 healthy" in summary and (tmp_path / "rep" / "report.html").is_file()
     proc = run_cli("report", "--registry", str(tmp_path / "none"), "--out", str(tmp_path / "rep2"))
     assert proc.returncode == 2 and "registry folder not found" in proc.stderr
 
