@@ -432,7 +432,6 @@ class Fetcher:
         return {
             "follow_redirects": False,
             "headers": {"User-Agent": self.user_agent, "Accept": "text/html,*/*;q=0.8"},
-            "trust_env": False,
         }
 
     def _sync_client(self) -> httpx.Client:

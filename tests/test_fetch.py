@@ -113,6 +113,10 @@ class Site:
             if self.hits[path] == 1:
                 return reply(h, 503, b"busy", headers={"Retry-After": "0"})
             return reply(h, 200, b"<p>second time lucky</p>")
+        if path == "/retry-soon":  # 429 asking for one second, then the page
+            if self.hits[path] == 1:
+                return reply(h, 429, b"slow down", headers={"Retry-After": "1"})
+            return reply(h, 200, b"<p>thanks for waiting</p>")
         if path == "/retry-later":
             return reply(h, 429, b"slow down", headers={"Retry-After": "3600"})
         if path == "/always-503":
@@ -296,6 +300,12 @@ def test_retries_are_bounded(site: Site) -> None:
     with Fetcher(retries=2, backoff=0.05) as f, pytest.raises(HTTPStatusError) as info:
         f.fetch(site.url + "/always-503")
     assert info.value.status == 503 and site.hits["/always-503"] == 3
+
+
+def test_a_retry_after_is_waited_for(site: Site, fetcher: Fetcher) -> None:
+    started = time.monotonic()
+    assert fetcher.fetch(site.url + "/retry-soon").body == b"<p>thanks for waiting</p>"
+    assert site.hits["/retry-soon"] == 2 and time.monotonic() - started >= 1.0
 
 
 def test_a_retry_after_beyond_the_cap_ends_the_call(site: Site) -> None:
