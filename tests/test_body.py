@@ -107,3 +107,42 @@ def test_paragraphs_and_grounding_of_a_body_from_several_elements() -> None:
     assert [p.field for p in problems] == ["body"]
     # only a main-text field is read line by line: a summary must stand in the page as written
     assert grounding_errors({"summary": "Rain fell all day. It stopped at six."}, page, schema)
+
+
+def _post(n: int, paras: list[str]) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paras[:1])
+    body += f"<figure><img src='/{n}.jpg'><figcaption>Photo {n}: the harbour at dawn, by a reader.</figcaption></figure>"
+    body += "".join(f"<p>{p}</p>" for p in paras[1:])
+    body += "<div class='share'><a href='/s'>Share on social media</a></div>"
+    return (
+        f"<html><head><title>Post {n}</title></head><body><nav><a href='/'>Home</a></nav>"
+        f"<h1>Post number {n}</h1><div class='entry-content'>{body}</div>"
+        "<div id='comments'><p>Lovely piece, thank you for writing it all up.</p></div>"
+        "</body></html>"
+    )
+
+
+def test_induction_finds_the_container_of_a_body_that_leaves_out_a_caption() -> None:
+    """A labelled body without the caption that stands inside the container (as trafilatura
+    leaves it out): the container is found, the figure skipped, and the rule reads the
+    labelled text exactly; on an unseen page too."""
+    from crawler.compiler.induce import induce
+
+    schema = load_schema("article")
+    texts = [
+        [
+            f"Paragraph {k} of post {n} says something long enough to be a sentence."
+            for k in range(3)
+        ]
+        for n in range(3)
+    ]
+    samples = []
+    for n in (0, 1):
+        page = Page(_post(n, texts[n]), _url(f"/post/{n}.html"))
+        samples.append((page, {"headline": f"Post number {n}", "body": "\n\n".join(texts[n])}))
+    result = induce(TEMPLATE, schema, samples, partial=True)
+    body = next(f for f in result.fields if f.name == "body")
+    assert body.made and body.rule is not None and body.rule.kind == "paragraphs"
+    assert body.rule.skip is not None and "figure" in body.rule.skip
+    unseen = Page(_post(2, texts[2]), _url("/post/2.html"))
+    assert body.rule.apply(unseen) == "\n\n".join(texts[2])

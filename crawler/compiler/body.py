@@ -60,6 +60,13 @@ _TOKEN = re.compile(r"\w+")
 # tags that say what they hold: a skip by tag alone is safe for these (not for div, span, p)
 _SEMANTIC = frozenset("aside nav footer header form figure figcaption button menu dialog".split())
 _GENERATED = re.compile(r"\d{4,}|[0-9a-f]{10,}|^\d+$")
+_INLINE = frozenset("a abbr b cite code em i mark q s small span strong sub sup time u".split())
+# words of a class or id that name boilerplate (as readability's negative class weights do)
+_BOILERPLATE = frozenset(
+    "ad ads adv advert adverts advertisement banner promo related rel share sharing social "
+    "newsletter subscribe signup sponsor sponsored comment comments widget outbrain taboola "
+    "recommended popular toolbar tools print tags".split()
+)
 
 
 def main_text_fields(schema: Schema) -> list[str]:
@@ -130,7 +137,9 @@ class _Match:
         self.covered: dict[Any, int] = {}  # characters of the wanted text an element holds
         self._walk(root)
 
-    def _holds(self, text: str) -> bool:
+    def _holds(self, text: str, inline: bool = False) -> bool:
+        """Whether every line of ``text`` is in the wanted text: a whole line of it, or a long
+        enough stretch of it (any stretch for an inline element: a link inside a sentence)."""
         lines = [line for line in text.split("\n") if line.strip()]
         if not lines:
             return False
@@ -138,7 +147,7 @@ class _Match:
             dense = _dense(line)
             if line in self.want_lines:
                 continue
-            if len(dense) < MIN_EVIDENCE or dense not in self.want_dense:
+            if (len(dense) < MIN_EVIDENCE and not inline) or dense not in self.want_dense:
                 return False
         return True
 
@@ -153,7 +162,7 @@ class _Match:
         children = [c for c in el if isinstance(c.tag, str) and c.tag.lower() not in _SKIPPED]
         if not text:
             state, covered = "empty", 0
-        elif self._holds(text):
+        elif self._holds(text, str(el.tag).lower() in _INLINE):
             state, covered = "in", len(_dense(text))
         else:
             states = [self._walk(c) for c in children]
@@ -344,11 +353,33 @@ def _extract(page: Page) -> str | None:
     )
 
 
+def _boilerplate(reading: Reading) -> set[str]:
+    """The lines of a reading that stand in boilerplate inside its container: an element whose
+    class or id names boilerplate (``ad``, ``related``, ``share`` …) and that holds no prose or
+    mostly link text (an advert, an "Also read" link), small beside the reading."""
+    skipped = set(reading.element.xpath(reading.skip)) if reading.skip else set()
+    total = len(_dense(reading.text))
+    lines: set[str] = set()
+    for el in reading.element.iterdescendants():
+        if not isinstance(el.tag, str) or skipped.intersection((el, *el.iterancestors())):
+            continue
+        words = set(re.split(r"[^a-z0-9]+", f"{el.get('class', '')} {el.get('id', '')}".lower()))
+        if not words & _BOILERPLATE:
+            continue
+        text = _read(el)
+        if not text or len(_dense(text)) > 0.2 * total:
+            continue
+        inner = Reading(el, None, text, 0.0)
+        if _prose(text) == 0 or _link_share(inner) >= MAX_LINK_SHARE:
+            lines.update(clean(line) or "" for line in text.splitlines())
+    return lines - {""}
+
+
 def main_text_labels(page: Page, schema: Schema) -> dict[str, str]:
     """``{field: text}`` for each main-text field of ``schema`` (``"x-main-text": true``): the
     page's main text as trafilatura finds it, snapped to the container whose paragraphs match it
     best (the text :func:`crawler.parsing.paragraphs` reads there, paragraphs separated by blank
-    lines). Empty when the schema has no such field or the page has no main text: trafilatura
+    lines), adverts and link boxes inside the container skipped (:func:`_boilerplate`). Empty when the schema has no such field or the page has no main text: trafilatura
     finds none, it holds less than :data:`MIN_CHARS` of prose (a product's name, price and
     two-line description are no main text), it is mostly link text or a list of entries (a
     listing's teasers under their headlines), no container matches it
@@ -362,6 +393,14 @@ def main_text_labels(page: Page, schema: Schema) -> dict[str, str]:
     best = next(iter(readings(page, found)), None)
     if best is None or best.score < MIN_SCORE or _prose(best.text) < MIN_CHARS:
         return {}
+    boilerplate = _boilerplate(best)
+    if boilerplate:  # an advert or a link box inside the text, which trafilatura kept
+        kept = "\n".join(
+            line for line in best.text.splitlines() if (clean(line) or "") not in boilerplate
+        )
+        trimmed = next(iter(readings(page, kept)), None)
+        if trimmed is not None and trimmed.score >= MIN_SCORE:
+            best = trimmed
     if _link_share(best) > MAX_LINK_SHARE or _entries(best):
         return {}
     if not PageText(page).contains_prose(best.text):
