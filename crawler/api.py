@@ -28,6 +28,7 @@ the others go on.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,8 @@ if TYPE_CHECKING:  # crawler.fetch brings httpx: imported when a URL is fetched
     from crawler.fetch import Fetched, Fetcher
 
 __all__ = ["Session", "aextract", "extract", "extract_many"]
+
+_SCRIPT_TAG = re.compile(rb"<script\b[^>]*>", re.IGNORECASE)
 
 
 class Session:
@@ -129,7 +132,7 @@ class Session:
             render = bool(self.registry.info(template).data.get("render")) or None
         fetched = self.fetcher.fetch(url, render=bool(render), timeout=timeout)
         result = self.extract_fetched(fetched, examples=examples, template=template)
-        if render is None and not fetched.rendered and self._wants_browser(result):
+        if render is None and not fetched.rendered and self._wants_browser(result, fetched.body):
             rendered = self.fetcher.fetch(url, render=True, timeout=timeout)
             again = self.extract_fetched(
                 rendered, examples=examples, template=template, rendered=True
@@ -138,12 +141,15 @@ class Session:
                 return again
         return result
 
-    def _wants_browser(self, result: Extraction) -> bool:
-        """Whether a static page's outcome says its data may appear only after rendering."""
+    def _wants_browser(self, result: Extraction, body: bytes) -> bool:
+        """Whether a static page's outcome says its data may appear only after rendering: its
+        template renders, or nothing could be taught from it and it runs scripts (JSON-LD
+        blocks are data, not scripts)."""
         if result.valid:
             return False
-        if result.template is None:  # nothing could be taught from the static page
-            return True
+        if result.template is None:
+            scripts = _SCRIPT_TAG.findall(body)
+            return any(b"ld+json" not in tag.lower() for tag in scripts)
         try:
             return bool(self.registry.info(result.template).data.get("render"))
         except RegistryError:

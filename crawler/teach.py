@@ -132,14 +132,14 @@ def page_labels(
     """Labels of ``page`` from every cheap source, then the LLM for what they lack: (labels,
     the source of each field, LLM calls, USD). A person's examples win over structured data,
     structured data over the main-text extractor, and those over the model."""
-    from crawler.compiler.labels import structured_labels
+    from crawler.compiler.labels import main_text_labels, structured_labels
     from crawler.structured import read_structured
 
     given = example_labels(page, schema, examples) if examples else {}
     data = read_structured(page)
     stated = structured_labels(page, schema, data)
     kind = "/".join(data.syntaxes) or "structured data"
-    main = _main_text_labels(page, schema)
+    main = main_text_labels(page, schema)
     labels: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for source, found in (("examples", given), (kind, stated), ("main text", main)):
@@ -160,15 +160,6 @@ def page_labels(
             if name not in labels:
                 labels[name], sources[name] = value, "llm"
     return labels, sources, calls, cost
-
-
-def _main_text_labels(page: Page, schema: Schema) -> dict[str, Any]:
-    """Main-text fields (``x-main-text`` in the schema) from the page's main content."""
-    if not any(p.get("x-main-text") for p in schema.properties.values()):
-        return {}
-    from crawler.compiler.body import main_text_labels
-
-    return dict(main_text_labels(page, schema))
 
 
 def template_for(page: Page, schema: Schema, registry: Registry) -> str:

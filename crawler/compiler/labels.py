@@ -25,6 +25,7 @@ __all__ = [
     "context_labels",
     "field_contexts",
     "history_labels",
+    "main_text_labels",
     "merge_labels",
     "schema_type",
     "structured_labels",
@@ -182,6 +183,16 @@ def structured_labels(
                 labels[name] = values if many else values[0]
                 break
     return grounded_fields(labels, page, schema)
+
+
+def main_text_labels(page: Page, schema: Schema) -> dict[str, Any]:
+    """The schema's main-text fields (``x-main-text``, an article's body) read from the page's
+    main content (:mod:`crawler.compiler.body`); nothing for a schema without one."""
+    if not any(p.get("x-main-text") for p in schema.properties.values()):
+        return {}
+    from crawler.compiler.body import main_text_labels as read
+
+    return dict(read(page, schema))
 
 
 def history_labels(page: Page, last_good: dict[str, Any] | None, schema: Schema) -> dict[str, Any]:

@@ -296,6 +296,7 @@ def held_samples(
         context_labels,
         field_contexts,
         history_labels,
+        main_text_labels,
         merge_labels,
         structured_labels,
     )
@@ -309,7 +310,10 @@ def held_samples(
         known = history_labels(page, last_good(one.url), schema)
         from_history += bool(known)
         labels = merge_labels(
-            known, context_labels(page, contexts, schema), structured_labels(page, schema)
+            known,
+            context_labels(page, contexts, schema),
+            structured_labels(page, schema),
+            main_text_labels(page, schema),
         )
         if labels:
             labelled.append(one.fixture(schema, labels, html))
