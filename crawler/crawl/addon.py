@@ -16,6 +16,12 @@ EXTENSION = ("crawler.crawl.extension.ScrapecExtension", 500)
 RUNS_EXTENSION = ("crawler.crawl.runs_ext.ScrapecRunsExtension", 510)  # the run history
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# a fleet (SCRAPEC_REDIS_URL): one request queue and one dupefilter in Redis for every process
+FLEET_SETTINGS = {
+    "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+    "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+    "SCHEDULER_PERSIST": True,  # one process that ends must not empty the fleet's queue
+}
 
 
 def playwright_installed() -> bool:
@@ -49,6 +55,31 @@ class Addon:
         settings.set("REMOTE_CONTROL_ENABLED", False, "addon")
         if playwright_installed():
             self._playwright(settings)
+        self._fleet(settings)
+
+    @staticmethod
+    def _fleet(settings: BaseSettings) -> None:
+        """With ``SCRAPEC_REDIS_URL`` in the environment: the scrapy-redis scheduler and
+        dupefilter on that Redis (``REDIS_URL``), the queue kept when one process ends
+        (``SCHEDULER_PERSIST``: the others go on with it); the registry and the held pages are
+        the fleet's too (:mod:`crawler.fleet`). The variable is read from the environment only:
+        the registry, the parser workers and every process of the fleet must see the same."""
+        from crawler.exceptions import BadInput
+        from crawler.fleet import fleet_settings
+
+        url, _heartbeat = fleet_settings()
+        given = settings.get("SCRAPEC_REDIS_URL")
+        if given and given != url:
+            raise BadInput(
+                f"SCRAPEC_REDIS_URL={given!r} is a Scrapy setting here, but the fleet is chosen"
+                " by the environment variable (every part of the crawl reads it): export"
+                " SCRAPEC_REDIS_URL instead of -s"
+            )
+        if not url:
+            return
+        for name, value in FLEET_SETTINGS.items():
+            settings.set(name, value, "addon")
+        settings.set("REDIS_URL", url, "addon")
 
     @staticmethod
     def _playwright(settings: BaseSettings) -> None:
