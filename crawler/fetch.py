@@ -37,11 +37,11 @@ Its rules:
   ``<meta>``, else UTF-8) on the head of the body; it is normalised to a Python codec name.
 - ``robots=True``: robots.txt is fetched once per origin (scheme, host, port) and kept for
   ``ROBOTS_TTL`` seconds. 2xx: its rules (protego) decide; 4xx: allow all; 5xx: disallow all
-  (RFC 9309 §2.3.1.4), kept only ``ROBOTS_ERROR_TTL`` seconds before asking again; unreachable
-  (DNS, refused): the NetworkError is raised and nothing is cached.
+  (RFC 9309 §2.3.1.4; 429 too), kept only ``ROBOTS_ERROR_TTL`` seconds before asking again;
+  unreachable (DNS, refused): the NetworkError is raised and nothing is cached.
 - ``delay``: at least that many seconds between the starts of two requests to one host (sync and
-  async callers share the schedule; robots.txt requests count). ``per_host``: at most that many requests in flight to one
-  host, in threads and in each event loop.
+  async callers share the schedule; robots.txt requests count). ``per_host``: at most that many
+  requests in flight to one host, in threads and in each event loop.
 
 Rendering (``render=True``) goes through a :class:`Browser`: one headless Chromium (Debian's
 ``/usr/bin/chromium``, or ``SCRAPEC_CHROMIUM``; Playwright cannot download its own here) driven
@@ -63,7 +63,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, Coroutine
+from collections.abc import AsyncGenerator, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -502,7 +502,9 @@ class Fetcher:
 
     # -- one request ------------------------------------------------------------------------
 
-    def _response_head(self, url: str, response: httpx.Response) -> tuple[str | None, int]:
+    def _response_head(
+        self, url: str, response: httpx.Response, max_bytes: int
+    ) -> tuple[str | None, int]:
         """Judge a response by its status and headers: (next hop URL or None, status). Raises
         for an error status (``_Retry`` when it is worth another attempt) and for a declared
         non-HTML type or too long a Content-Length."""
@@ -533,8 +535,8 @@ class Fetcher:
         content_type = response.headers.get("content-type", "")
         _check_type(url, content_type, None)
         length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
-            raise PageTooLarge(url, self.max_bytes)
+        if length.isdigit() and int(length) > max_bytes:
+            raise PageTooLarge(url, max_bytes)
         return None, status
 
     def _fetched(
@@ -561,7 +563,7 @@ class Fetcher:
         remaining = deadline - time.monotonic()
         try:
             with client.stream("GET", url, timeout=max(remaining, 0.001)) as response:
-                target, _ = self._response_head(url, response)
+                target, _ = self._response_head(url, response, max_bytes)
                 if target is not None:
                     return target, response, b""
                 chunks, size = [], 0
@@ -591,7 +593,7 @@ class Fetcher:
         remaining = deadline - time.monotonic()
         try:
             async with client.stream("GET", url, timeout=max(remaining, 0.001)) as response:
-                target, _ = self._response_head(url, response)
+                target, _ = self._response_head(url, response, max_bytes)
                 if target is not None:
                     return target, response, b""
                 chunks, size = [], 0
@@ -755,7 +757,7 @@ class Fetcher:
         now = time.monotonic()
         if 200 <= status < 300:
             entry = _Robots(Protego.parse(body.decode("utf-8", "replace")), None, now + ROBOTS_TTL)
-        elif status >= 500:
+        elif status >= 500 or status == 429:  # unreachable (429: as Google reads it)
             reason = (
                 f"{_origin_url(url)}/robots.txt answered HTTP {status}: disallow all "
                 f"(RFC 9309) for {ROBOTS_ERROR_TTL:g} s"
@@ -839,8 +841,9 @@ class Fetcher:
 
 
 def _origin_url(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (no user name or password: robots.txt is public)."""
     parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc}"
+    return f"{parts.scheme.lower()}://{parts.netloc.rpartition('@')[2]}"
 
 
 def _robots_redirect(response: httpx.Response) -> str | None:
@@ -851,7 +854,7 @@ def _robots_redirect(response: httpx.Response) -> str | None:
     return None
 
 
-def _read_capped(chunks: Any) -> bytes:
+def _read_capped(chunks: Iterable[bytes]) -> bytes:
     got, size = [], 0
     for chunk in chunks:
         got.append(chunk)

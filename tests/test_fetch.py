@@ -391,8 +391,9 @@ def test_a_50_mb_page_is_cut_at_the_limit(site: Site, fetcher: Fetcher) -> None:
     site.wait_done("/huge")
     assert site.cut["/huge"], "the server sent all 50 MB"
     assert site.sent["/huge"] < 45 * 10**6  # the limit plus what socket buffers hold
-    with pytest.raises(PageTooLarge):  # a Content-Length over the limit: refused unread
+    with pytest.raises(PageTooLarge) as info:  # a Content-Length over the limit: refused unread
         fetcher.fetch(site.url + "/huge-declared", max_bytes=1_000_000)
+    assert info.value.limit == 1_000_000
     site.wait_done("/huge-declared")
     assert site.cut["/huge-declared"] and site.sent["/huge-declared"] < 20 * 10**6
 
@@ -489,6 +490,38 @@ def test_a_5xx_robots_txt_disallows_all(site: Site) -> None:
         f.fetch(site.url + "/page")
     assert "HTTP 503" in info.value.reason and "disallow all" in info.value.reason
     assert site.hits["/page"] == 0
+
+
+def test_a_5xx_robots_txt_is_asked_again_after_a_while(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crawler.fetch
+
+    monkeypatch.setattr(crawler.fetch, "ROBOTS_ERROR_TTL", 0.3)
+    site.robots = (500, "oops")
+    with Fetcher(robots=True) as f:
+        with pytest.raises(RobotsDisallowed):
+            f.fetch(site.url + "/page")
+        with pytest.raises(RobotsDisallowed):  # still within the 0.3 s: not asked again
+            f.fetch(site.url + "/page")
+        assert site.hits["/robots.txt"] == 1
+        site.robots = (200, "User-agent: *\nAllow: /\n")
+        time.sleep(0.35)
+        assert f.fetch(site.url + "/page").status == 200
+    assert site.hits["/robots.txt"] == 2
+
+
+def test_concurrent_fetches_ask_for_robots_txt_once(site: Site) -> None:
+    site.robots = (200, "User-agent: *\nDisallow: /private\n")
+
+    async def many() -> list[Fetched | BaseException]:
+        async with Fetcher(robots=True) as f:
+            urls = [f"{site.url}/item/{i}" for i in range(6)] + [site.url + "/private/z"]
+            return await asyncio.gather(*(f.afetch(u) for u in urls), return_exceptions=True)
+
+    got = asyncio.run(many())
+    assert all(isinstance(g, Fetched) for g in got[:6]) and isinstance(got[6], RobotsDisallowed)
+    assert site.hits["/robots.txt"] == 1
 
 
 def test_delay_spaces_requests_to_one_host(site: Site) -> None:
