@@ -19,7 +19,9 @@ T = "shop.test/product"
 pytestmark = pytest.mark.slow
 
 
-def crawl(tmp_path: Path, base_url: str, out: str, *extra: str, wait: bool = True) -> Any:
+def crawl(
+    tmp_path: Path, base_url: str, out: str, *extra: str, wait: bool = True, expect: int = 0
+) -> Any:
     settings = {
         "SCRAPEC_REGISTRY": tmp_path / "reg",
         "SCRAPEC_FIXTURES": tmp_path / "fx",
@@ -39,7 +41,7 @@ def crawl(tmp_path: Path, base_url: str, out: str, *extra: str, wait: bool = Tru
             cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == expect, proc.stderr[-3000:]
     return proc
 
 
@@ -103,11 +105,20 @@ def test_mid_crawl_redesign_without_labels_quarantines_not_loses(tmp_path: Path)
         setup_registry(tmp_path, shop.url)
         # no render probe: this server redesigns by the count of pages served, so a probe's
         # second fetch of a URL good in the old layout would give repair the labels it lacks
-        proc = crawl(tmp_path, shop.url, "items.jsonl", "-s", "SCRAPEC_RENDER_PROBE=False")
+        # pages were quarantined: the crawl says so in one WARNING line and exits 1
+        proc = crawl(
+            tmp_path, shop.url, "items.jsonl", "-s", "SCRAPEC_RENDER_PROBE=False", expect=1
+        )
     items = read_items(tmp_path / "items.jsonl")
     check_items(items, shop.url)
     s = stats(proc.stderr)
     assert s["scrapec/items"] == 15 and s["scrapec/quarantined"] == 15
+    said = [line for line in proc.stderr.splitlines() if "pages quarantined" in line]
+    assert (
+        len(said) == 1
+        and "WARNING: scrapec: 15 pages quarantined — shop.test/product: 15" in (said[0])
+    )
+    assert "the crawl failed (quarantine): exit code 1" in proc.stderr
     listing = subprocess.run(
         [
             sys.executable,

@@ -132,9 +132,9 @@ def test_a_heal_retires_the_old_layout_and_queues_the_new_cases_for_review(
     for name in regen:  # the held pages the repair labelled: in the review queue
         assert cases[name]["review"] == "unreviewed" and cases[name]["source"] == "regeneration"
         assert cases[name]["partial"] is True
-    assert [line for line in said if "published v2" in line] == [
-        f"[{T}] published v2 (repair)"
-    ], "one line for one publish, with its tier"
+    assert [line for line in said if "published v2" in line] == [f"[{T}] published v2 (repair)"], (
+        "one line for one publish, with its tier"
+    )
     assert any("3 fixtures of the old layout retired with v1" in line for line in said)
 
     info = json.loads((tmp_path / "reg" / T / "parser.json").read_text())
@@ -188,7 +188,11 @@ def test_fixture_list_accept_and_retire(tmp_path: Path) -> None:
     retired = cli("retire", f"{T}/{regen[1]}", "--version", "2", "--reason", "wrong price")
     assert retired.returncode == 0, retired.stderr
     meta = meta_of(fixtures / T / regen[1])
-    assert (meta["review"], meta["version"], meta["retired_reason"]) == ("retired", 2, "wrong price")
+    assert (meta["review"], meta["version"], meta["retired_reason"]) == (
+        "retired",
+        2,
+        "wrong price",
+    )
 
     missing = cli("accept", f"{T}/nope")
     assert missing.returncode == 2

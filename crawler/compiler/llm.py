@@ -10,7 +10,11 @@ schema, grounding, every fixture) and feeds the failures back in the same conver
 ``max_attempts`` answers and the call and cost budgets of the template and of the run (checked
 before every call). Answers are cached on disk by prompt hash, so a repeated prompt costs no
 call. Rate limits, server errors and time-outs are retried with exponential back-off; only
-answered calls count against the budget.
+answered calls count against the budget. A model that cannot be reached trips a circuit breaker:
+after ``SCRAPEC_LLM_BREAKER`` connection failures in a row (refused, reset, no such host) the
+generator makes no more calls for the rest of the run, says so once at WARNING (logger
+``scrapec``) and keeps the reason in :attr:`LLMGenerator.unreachable`. litellm's own loggers are
+kept at WARNING unless ``LITELLM_LOG`` asks for more.
 
 Configuration (:meth:`LLMConfig.from_env`)::
 
@@ -22,6 +26,8 @@ Configuration (:meth:`LLMConfig.from_env`)::
     SCRAPEC_LLM_MAX_CALLS / _MAX_COST    calls (50) and USD (5.0) per run
     SCRAPEC_LLM_TIMEOUT                  seconds per call (60)
     SCRAPEC_LLM_RETRIES / _BACKOFF       retries of a failed call (3), first back-off in s (1.0)
+    SCRAPEC_LLM_BREAKER                  connection failures in a row that turn the tier off for
+                                         the run (3; 0: never)
     SCRAPEC_LLM_CACHE                    cache folder (~/.cache/scrapec/llm); "off" disables it
     SCRAPEC_LLM_INPUT_COST / _OUTPUT_COST  USD per token, for models litellm has no price for
 """
@@ -31,6 +37,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -103,6 +110,7 @@ class LLMConfig:
     backoff: float = 1.0  # seconds before the first retry, doubled each time
     input_cost: float | None = None  # USD per prompt token (overrides litellm's price)
     output_cost: float | None = None  # USD per completion token
+    breaker: int = 3  # connection failures in a row after which no call is made (0: never)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> LLMConfig | None:
@@ -134,6 +142,7 @@ class LLMConfig:
             retries=get("RETRIES", defaults.retries),
             cache_dir=(environ.get("SCRAPEC_LLM_CACHE") or "").strip() or None,
             backoff=get("BACKOFF", defaults.backoff, float),
+            breaker=get("BREAKER", defaults.breaker),
             **prices,
         )
 
@@ -314,19 +323,38 @@ def _summary(problems: list[str]) -> str:
 _registered_prices: set[tuple[str, float, float]] = set()
 
 
+LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+
+
 def _litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
     with warnings.catch_warnings():
         _ignore_library_warnings()
         import litellm
+    _quiet_litellm_logging()
     return litellm
+
+
+def _quiet_litellm_logging(environ: Mapping[str, str] = os.environ) -> None:
+    """litellm's loggers at WARNING, unless ``LITELLM_LOG`` (litellm's own variable) asks for
+    another level or a logger was given a level by the application. They have no level of their
+    own and a DEBUG handler of their own: under a root logger at DEBUG (Scrapy's, whatever its
+    LOG_LEVEL) each call would print a few hundred lines of litellm's internals."""
+    if (environ.get("LITELLM_LOG") or "").strip():
+        return
+    for name in LITELLM_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Around a litellm call: its deprecation warnings off, and its "Give Feedback" banner
-    (printed on every error) sent to stderr so that stdout stays clean for ``--json``."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+    (printed on every error) kept off stdout, which stays clean for ``--json``: dropped, or sent
+    to stderr when ``LITELLM_LOG`` asks for litellm's own output."""
+    sink = sys.stderr if (os.environ.get("LITELLM_LOG") or "").strip() else io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
         _ignore_library_warnings()
         yield
 
@@ -338,6 +366,27 @@ def _ignore_library_warnings() -> None:
     warnings.simplefilter("ignore", PendingDeprecationWarning)
     warnings.filterwarnings("ignore", r".*`ReadOnly` qualifier", UserWarning)
     warnings.filterwarnings("ignore", r"Pydantic serializer warnings", UserWarning)
+
+
+def _connection_failed(exc: BaseException, litellm: Any) -> bool:
+    """The model could not be reached at all (refused, reset, no such host): not a time-out of
+    a server that answers slowly, not an error the server answered with. litellm reports a
+    refused connection to an OpenAI-compatible server as an ``InternalServerError`` (500), so
+    the chain of causes is read: the socket's error is at its end."""
+    import socket
+
+    seen: set[int] = set()
+    one: BaseException | None = exc
+    while one is not None and id(one) not in seen and len(seen) < 20:
+        seen.add(id(one))
+        if isinstance(one, litellm.Timeout | TimeoutError | socket.timeout):
+            return False
+        if isinstance(one, ConnectionError | socket.gaierror | litellm.APIConnectionError):
+            return True
+        if type(one).__name__ == "ConnectError":  # httpx's and httpcore's, at the socket
+            return True
+        one = one.__cause__ or one.__context__
+    return False
 
 
 def _retryable(exc: Exception, litellm: Any) -> bool:
@@ -369,6 +418,9 @@ class LLMGenerator:
         self.run_usage = run_usage if run_usage is not None else Usage()
         self.label_usage = Usage()
         self._call_cost = 0.0  # the dearest answered call so far: the estimate of the next one
+        self.connection_failures = 0  # in a row; an answered call resets it
+        # why no call is made any more in this run (the circuit breaker tripped), or None
+        self.unreachable: str | None = None
 
     def __repr__(self) -> str:
         return f"LLMGenerator(model={self.config.model!r})"
@@ -481,6 +533,8 @@ class LLMGenerator:
             usage.cached += 1
             self.run_usage.cached += 1
             return cached
+        if self.unreachable is not None:
+            raise _Stop(self.unreachable)
         self._check_budget(usage, per_template)
         failed = Usage()
         try:
@@ -544,6 +598,10 @@ class LLMGenerator:
                     response = litellm.completion(**kwargs)
             except Exception as exc:  # litellm maps every provider error to its own classes
                 failed.errors += 1
+                if _connection_failed(exc, litellm):
+                    self.connection_failures += 1
+                    if 0 < config.breaker <= self.connection_failures:
+                        raise _Stop(self._trip(exc)) from exc
                 if not _retryable(exc, litellm):
                     raise _Stop(f"llm error: {_llm_error_text(exc)}") from exc
                 if attempt == retries:
@@ -552,8 +610,19 @@ class LLMGenerator:
                     ) from exc
                 time.sleep(config.backoff * 2**attempt)
                 continue
+            self.connection_failures = 0
             return self._answer(litellm, response)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _trip(self, exc: Exception) -> str:
+        """The circuit breaker: no more calls in this run; said once, at WARNING."""
+        where = self.config.api_base or self.config.model
+        self.unreachable = (
+            f"LLM unreachable: {self.connection_failures} connection failures in a row to "
+            f"{where} (last: {_llm_error_text(exc)}): the LLM tier is off for this run"
+        )
+        logging.getLogger("scrapec").warning(f"scrapec: {self.unreachable}")
+        return self.unreachable
 
     def _answer(self, litellm: Any, response: Any) -> _Answer:
         try:

@@ -1,5 +1,17 @@
-"""The extension: progress in the log, stats at the end, no held page left behind, and items
-acknowledged only once the feed holds them."""
+"""The extension: progress in the log, stats at the end, no held page left behind, items
+acknowledged only once the feed holds them, and a crawl that failed says so by its exit code.
+
+``scrapy crawl`` sets a non-zero exit code only for a crawler left without a spider
+(``CrawlerProcess.bootstrap_failed``, read by the ``crawl``, ``runspider`` and ``fetch``
+commands): at ``engine_stopped``, once everything is closed, the extension drops the crawler's
+spider when the crawl failed, so ``scrapy crawl`` exits 1 in any project that has the add-on.
+A crawl fails on a write that did not happen (a full disk), and on the causes of
+``SCRAPEC_FAIL_ON`` (default all; ``none`` for none), each said in one WARNING line:
+
+- ``quarantine``: pages were quarantined (per template, with the last reason);
+- ``no_items``: the spider marked pages as item pages and no item came out of them;
+- ``llm_down``: the LLM tier was configured and could not be reached (its circuit breaker).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +28,7 @@ from scrapy.exceptions import DontCloseSpider
 from twisted.internet import task
 
 from crawler.crawl.glue import Ledger, ledger_for, publish_stats, runtime_for, settings_for
+from crawler.crawl.middleware import one_line
 from crawler.history import StorageError
 from crawler.registry import atomic_write
 from crawler.runtime import Runtime
@@ -48,6 +61,7 @@ class ScrapecExtension:
         self._unacked: list[tuple[str, str]] = []  # (template, URL) of items written, not synced
         self._slots: set[int] = set()  # ids of the feed slots open at the last look
         self._closing: set[int] = set()  # ids of feed slots (full batches) being closed
+        self.failures: dict[str, str] = {}  # cause -> the WARNING line that said it
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScrapecExtension:
@@ -158,6 +172,47 @@ class ScrapecExtension:
                 f"({self.ledger.stats['unwritten']} pages not acknowledged)"
             )
             self.crawler.spider = None  # type: ignore[assignment]
+            return
+        enabled = settings_for(self.crawler).failures()
+        failing = sorted(cause for cause in self.failures if cause in enabled)
+        if failing:
+            logger.error(
+                f"scrapec: the crawl failed ({', '.join(failing)}): exit code 1 "
+                "(SCRAPEC_FAIL_ON chooses what fails a crawl; none: nothing)"
+            )
+            self.crawler.spider = None  # type: ignore[assignment]
+
+    def check_failures(self) -> dict[str, str]:
+        """The causes of a failed crawl seen now (quarantined pages, no item of the item pages,
+        the LLM unreachable), each said once at WARNING and counted in the stats as
+        ``scrapec/failed/<cause>``; whether they change the exit code is ``SCRAPEC_FAIL_ON``'s."""
+        runtime, s = self.runtime, self.runtime.stats
+        found: dict[str, str] = {}
+        if s["quarantined"]:
+            where = "; ".join(
+                f"{template}: {count} (last: {one_line(runtime.quarantine_reason.get(template, ''))[:300]})"
+                for template, count in runtime.quarantined.most_common(5)
+            )
+            found["quarantine"] = (
+                f"scrapec: {s['quarantined']} pages quarantined — {where} "
+                f"(scrapec quarantine list --registry {runtime.registry.root} shows them; "
+                "replay sends them through regeneration again)"
+            )
+        if s["item_pages"] and not s["items"]:
+            found["no_items"] = (
+                f"scrapec: no item came out of the {s['item_pages']} pages the spider marked as "
+                "item pages"
+            )
+        if runtime.llm_unreachable:  # said at WARNING when the circuit breaker tripped
+            found["llm_down"] = f"scrapec: {runtime.llm_unreachable}"
+        for cause, line in found.items():
+            if cause not in self.failures:
+                if cause != "llm_down":
+                    logger.warning(line)
+                if self.crawler.stats is not None:
+                    self.crawler.stats.set_value(f"scrapec/failed/{cause}", 1)
+        self.failures.update(found)
+        return found
 
     # -- progress, the end of the crawl ----------------------------------------------------
 
@@ -169,9 +224,15 @@ class ScrapecExtension:
 
     def progress(self, spider: Spider) -> None:
         s = self.runtime.stats
+        # ``held`` counts every page held since the start; the store has those that wait now
+        try:
+            waiting: int | str = len(self.runtime.store.pages("held"))
+        except (OSError, StorageError):
+            waiting = "?"
         spider.logger.info(
-            f"scrapec: {s['pages']} pages, {s['items']} items, {s['held']} held, "
-            f"{s['quarantined']} quarantined, {s['drift_events']} drift events"
+            f"scrapec: {s['pages']} pages, {s['items']} items, {waiting} held now "
+            f"({s['held']} held so far), {s['quarantined']} quarantined, "
+            f"{s['drift_events']} drift events"
         )
 
     def spider_idle(self, spider: Spider) -> None:
@@ -217,6 +278,7 @@ class ScrapecExtension:
             for key, value in self.ledger.stats.items():
                 self.crawler.stats.set_value(f"scrapec/ledger/{key}", value)
         self.progress(spider)
+        self.check_failures()
         path = settings_for(self.crawler).stats_file
         if path and self.crawler.stats is not None:
             values = {

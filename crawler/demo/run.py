@@ -131,7 +131,7 @@ def crawl(base_url: str, out: Path, name: str, registry: Path, fixtures: Path) -
     log = (out / f"{name}.log").open("w")
     for line in proc.stderr:
         log.write(line)
-        if any(key in line for key in shown):
+        if any(key in line for key in shown) and not line.lstrip().startswith("'scrapec/"):
             print("  " + line.split("] ", 1)[-1].rstrip()[:160], flush=True)
     log.close()
     if proc.wait() != 0:
@@ -252,11 +252,22 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"wall time {wall:.1f} s; registry {registry}; items {out}/crawl1.jsonl, {out}/crawl2.jsonl"
     )
+    print(f"review the parsers: {registry}/*/*/v*.py")
+    print(f"review the fixtures the heal made: {_cli('fixture', 'list', '--fixtures', fixtures)}")
     print(
-        f"review the parsers: {registry}/*/*/v*.py; the report: python -m crawler.cli report --registry {registry} --out {out}/report"
+        "the report: "
+        + _cli("report", "--registry", registry, "--fixtures", fixtures, "--out", out / "report")
     )
     lost = report1["lost"] + report2["lost"]
     return 1 if lost else 0
+
+
+def _cli(*args: object) -> str:
+    """A ``scrapec`` command line run with this interpreter (the project's, not whatever
+    ``python`` is on the PATH), its paths quoted for a shell."""
+    import shlex
+
+    return shlex.join([sys.executable, "-m", "crawler.cli", *map(str, args)])
 
 
 def _quarantined(registry: Path) -> set[str]:
