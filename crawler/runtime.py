@@ -542,7 +542,7 @@ class Runtime:
                 return None
             down = getattr(llm, "unreachable", None)
             if down:
-                self._why_not[template] = f"{short}; {down}"
+                self._why_not[template] = f"{down}; {short}"
                 return None
 
         def labelled_by_llm() -> list[Fixture]:
