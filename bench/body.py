@@ -56,7 +56,7 @@ def _block(b: Block) -> str:
 def blog_page(site: NewsSite, a: Article) -> str:
     """A WordPress-like post: the body in ``div.entry-content`` with a captioned figure, share
     buttons and related posts inside it; comments, post navigation and widgets around it."""
-    others = [o for o in site.articles if o.id != a.id][a.id % 5 : a.id % 5 + 3]
+    others = [o for o in site.articles if o.id != a.id][a.id % 3 : a.id % 3 + 3]
     blocks = [_block(b) for b in a.body]
     blocks.insert(
         1,

@@ -53,6 +53,9 @@ _SKIP_TAGS = {"script", "style", "noscript", "head", "title"}
 _ATTRS = ("content", "href", "src", "title", "alt", "value", "datetime", "data-src")
 # an id or class a framework generated (a long number, a hash, digits only): no anchor
 _GENERATED_NAME = re.compile(r"\d{4,}|[0-9a-f]{10,}|^\d+$")
+# a name that ends in a number ("post-12", "item_3"): likely the page's own record, costs more
+_NUMBERED_NAME = re.compile(r"[a-z][-_]?\d+$", re.IGNORECASE)
+NUMBERED_COST = 3.0
 MAX_NODES = 12  # value nodes per sample page used to propose selectors
 MAX_TEXT = 600  # longest element text considered as a whole-element value
 
@@ -466,7 +469,9 @@ def _anchors(el: Any, avoid: frozenset[str] = frozenset()) -> list[tuple[str, fl
     out: list[tuple[str, float]] = []
     ident = el.get("id")
     if ident and not _GENERATED_NAME.search(ident) and len(ident) < 60 and not _holds(ident, avoid):
-        out.append((f"id({_literal(ident)})", 1.0))
+        out.append(
+            (f"id({_literal(ident)})", 1.0 + NUMBERED_COST * bool(_NUMBERED_NAME.search(ident)))
+        )
     for attr in ("itemprop", "property", "name"):
         value = el.get(attr)
         if value and len(value) < 60 and not _holds(value, avoid):
@@ -475,19 +480,20 @@ def _anchors(el: Any, avoid: frozenset[str] = frozenset()) -> list[tuple[str, fl
     good = [
         c for c in classes if not _GENERATED_NAME.search(c) and len(c) < 50 and not _holds(c, avoid)
     ]
+    numbered = NUMBERED_COST * any(_NUMBERED_NAME.search(c) for c in good)
     if good:
         if len(good) == len(classes) and not any(_holds(c, avoid) for c in classes):
             # several classes: one of them may be a state ("in-stock"), so the full set costs more
             out.append(
                 (
                     f"//{tag}[@class={_literal(' '.join(classes))}]",
-                    2.0 if len(classes) == 1 else 2.7,
+                    (2.0 if len(classes) == 1 else 2.7) + numbered,
                 )
             )
         if len(classes) > 1:
             for c in good:
                 pred = f'[contains(concat(" ", normalize-space(@class), " "), {_literal(" " + c + " ")})]'
-                out.append((f"//{tag}{pred}", 2.5))
+                out.append((f"//{tag}{pred}", 2.5 + NUMBERED_COST * bool(_NUMBERED_NAME.search(c))))
     return out
 
 
@@ -864,7 +870,8 @@ def _gather_main_text(
 ) -> dict[Rule, None]:
     """Candidate rules for a block-text field: the paragraphs of each container whose text makes
     the labelled value on (up to) three sample pages, with the elements that sample skips, or
-    the elements every sample skips (a box of links on one page, share buttons on another)."""
+    the elements every sample skips (a box of links on one page, share buttons on another).
+    The deepest container costs least; a query selecting more than one element costs more."""
     from crawler.compiler.body import readings
 
     candidates: dict[Rule, None] = {}
@@ -885,13 +892,24 @@ def _gather_main_text(
             for part in group[0].skip.split(" | ")
         )
     )
+    pages = [samples[i][0] for i in present[:3]]
     for group in found:
-        for reading in group:
+        for rank, reading in enumerate(group):  # the first is the deepest clean container
             for query, cost in _propose(_Hit(reading.element, "element"), False, labels):
+                # one container: a query that also selects others (comments in <article>s)
+                # may read them on another page
+                many = any(_count(query, page) > 1 for page in pages)
                 for skip in dict.fromkeys((reading.skip, every or None)):
-                    extra = 0.3 + 0.1 * skip.count(" | ") if skip else 0.0
+                    extra = rank + 2.0 * many + (0.3 + 0.1 * skip.count(" | ") if skip else 0.0)
                     candidates[Rule(query, "paragraphs", cost=cost + extra, skip=skip)] = None
     return candidates
+
+
+def _count(query: str, page: Page) -> int:
+    try:
+        return len(page.xpath(query))
+    except Exception:  # noqa: BLE001 - a query the page cannot run selects nothing
+        return 0
 
 
 def _names_data(pattern: str, values: set[str | None]) -> bool:
