@@ -90,6 +90,7 @@ class Session:
         self._extractor: Extractor | None = None
         self._lock = threading.Lock()
         self._teaching: dict[str, threading.Lock] = {}
+        self._rendering_sites: set[str] = set()
 
     @property
     def extractor(self) -> Extractor:
@@ -131,12 +132,21 @@ class Session:
         if render is None and template is not None:
             render = bool(self.registry.info(template).data.get("render")) or None
         fetched = self.fetcher.fetch(url, render=bool(render), timeout=timeout)
-        result = self.extract_fetched(fetched, examples=examples, template=template)
+        site = site_of(fetched.final_url)
+        # a site whose static pages taught nothing and whose rendered ones did: a static page
+        # that no template fits goes straight to the browser (no lesson tried on it)
+        renders = render is None and site in self._rendering_sites
+        result = self.extract_fetched(
+            fetched, examples=examples, template=template, learn=not renders
+        )
         if render is None and not fetched.rendered and self._wants_browser(result, fetched.body):
             rendered = self.fetcher.fetch(url, render=True, timeout=timeout)
             again = self.extract_fetched(
                 rendered, examples=examples, template=template, rendered=True
             )
+            if again.valid and result.template is None:
+                with self._lock:
+                    self._rendering_sites.add(site)
             if again.valid or not result.template:
                 return again
         return result
@@ -162,8 +172,10 @@ class Session:
         examples: Mapping[str, Any] | None = None,
         template: str | None = None,
         rendered: bool | None = None,
+        learn: bool = True,
     ) -> Extraction:
-        """An already fetched page through routing, the parser and, on a miss, teaching."""
+        """An already fetched page through routing, the parser and, on a miss, teaching
+        (unless ``learn`` is False or the session never learns)."""
         check_page_bytes(fetched.body, fetched.url)
         page = Page(fetched.body, fetched.final_url, fetched.encoding)
         was_rendered = fetched.rendered if rendered is None else rendered
@@ -172,7 +184,7 @@ class Session:
             return result
         if result is not None and result.valid and self._agrees(page, result, examples):
             return result
-        if not self.learn:
+        if not (self.learn and learn):
             return result or _unrouted(page)
         schema = self._schema_for(result)
         if schema is None:
@@ -295,20 +307,22 @@ _sessions: dict[tuple[Any, ...], Session] = {}
 _sessions_lock = threading.Lock()
 
 
-def _session(registry: Any, schema: Any, fixtures: Any, llm: Any) -> Session:
+def _session(registry: Any, schema: Any, fixtures: Any, llm: Any, fetcher: Any = None) -> Session:
     """The Session of these arguments, reused across calls (parsers, LLM and browser stay)."""
     settings = Settings.from_env()
-    key = (
+    key: tuple[Any, ...] = (
         str(registry if registry is not None else settings.registry),
         schema if isinstance(schema, str | type(None)) else id(schema),
         str(fixtures if fixtures is not None else settings.fixtures),
         llm if isinstance(llm, str | type(None)) else id(llm),
     )
+    if fetcher is not None:
+        key = (*key, id(fetcher))
     if isinstance(registry, Registry) or not isinstance(schema, str | type(None)):
-        return Session(registry, schema, fixtures=fixtures, llm=llm)
+        return Session(registry, schema, fixtures=fixtures, llm=llm, fetcher=fetcher)
     with _sessions_lock:
         if key not in _sessions:
-            _sessions[key] = Session(registry, schema, fixtures=fixtures, llm=llm)
+            _sessions[key] = Session(registry, schema, fixtures=fixtures, llm=llm, fetcher=fetcher)
         return _sessions[key]
 
 
@@ -323,6 +337,7 @@ def extract(
     render: bool | None = None,
     timeout: float = 30.0,
     llm: Any = "auto",
+    fetcher: Fetcher | None = None,
 ) -> Extraction:
     """Fetch ``url`` and return its item, teaching a template on a site never seen.
 
@@ -331,9 +346,11 @@ def extract(
     (True, 'Blue Kettle', 'shop.example/product')
 
     ``examples`` ({"name": "Blue Kettle", "price": "£24.99"}) teach the page's template from
-    values you read on it. See the module docstring for what raises.
+    values you read on it. ``fetcher`` (a :class:`~crawler.fetch.Fetcher`: robots.txt,
+    politeness, its own browser) defaults to the process's shared one. See the module docstring
+    for what raises.
     """
-    session = _session(registry, schema, fixtures, llm)
+    session = _session(registry, schema, fixtures, llm, fetcher)
     return session.extract(
         url, examples=examples, template=template, render=render, timeout=timeout
     )

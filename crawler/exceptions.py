@@ -112,7 +112,8 @@ class PageTooLarge(FetchError):
 
     def __init__(self, url: str, limit: int) -> None:
         self.limit = limit
-        super().__init__(url, f"body larger than the {limit // 2**20} MiB limit")
+        shown = f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit} bytes"
+        super().__init__(url, f"body larger than the {shown} limit")
 
 
 class RenderError(FetchError):

@@ -133,7 +133,7 @@ class FirstSite:
                 reviews = "".join(
                     f'<li class="review"><b>Reviewer {n}</b><p>{"Works well and looks good. " * 12}'
                     f"</p></li>"
-                    for n in range(230)
+                    for n in range(280)
                 )
                 body += f'<section class="reviews"><ul>{reviews}</ul></section>'
         elif kind == "micro":
