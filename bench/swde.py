@@ -1,4 +1,4 @@
-"""Accuracy on SWDE-format data through the product's own path: `python bench/swde.py [ROOT] [--seeds 3]`.
+"""Accuracy on SWDE-format data through the product's own path: `python bench/swde.py [ROOT] [--seeds 3] [--examples]`.
 
 For every site folder of every vertical under ROOT (default ../shared/data/swde-dev): write pages
 0000..(seeds-1) with their labels as fixtures, run ``scrapec compile`` (``compile_template``:
@@ -10,6 +10,10 @@ all whitespace deleted, compared as sets per page; TP/FP/FN summed per case = si
 Prints per-case P/R/F1 with the compiler's leave-one-out estimate beside it, per vertical mean F1,
 the overall mean F1 and share of Correct cases (F1 = 1), compile seconds per template and
 extraction pages/s. ``--leave-site-out`` is not needed: nothing is learnt across sites.
+
+``--examples``: the first page's labels are given as example values to the single-URL path
+(``crawler.api.Session``, as ``extract(url, schema, examples=…)`` does): the page fits no
+template, so one is taught from the examples, gated and published; the other pages are scored.
 """
 
 from __future__ import annotations
@@ -123,6 +127,37 @@ def write_fixtures(
         )
 
 
+def teach_by_examples(
+    page_file: Path, schema_path: Path, registry: Registry, work: Path, examples: dict[str, Any]
+) -> tuple[str, Any, list[str]]:
+    """One page's labels given as example values to the product's path (``Session``: the page
+    routes to no template, so its template is taught from the examples, gated, published).
+    Examples the page does not show are left out as a user would, and reported."""
+    from crawler.api import Session
+    from crawler.exceptions import ExampleNotFound
+    from crawler.fetch import Fetched
+    from crawler.schemas import load_schema
+
+    html_text, url = read_html_file(page_file)
+    page = Fetched(url, url, 200, html_text.encode("utf-8"), "utf-8", "text/html", False, 0.0)
+    session = Session(registry, load_schema(str(schema_path)), fixtures=work / "taught", llm=None)
+    given = {k: v for k, v in examples.items() if v not in (None, [], "")}
+    dropped: list[str] = []
+    while True:
+        try:
+            outcome = session.extract_fetched(page, examples=given)
+            break
+        except ExampleNotFound as exc:
+            dropped += sorted(exc.fields)
+            given = {k: v for k, v in given.items() if k not in exc.fields}
+    template = outcome.template or "-"
+    from crawler.compiler.tiers import CompileResult
+
+    info = registry.info(template, fresh=True) if outcome.template else None
+    result = CompileResult(template, info.active if info else None, None, 1, 1 if info else 0)
+    return template, result, dropped
+
+
 def score(pred_values: Any, truth_values: list[str]) -> tuple[int, int, int]:
     truth = {norm(v) for v in truth_values}
     got = pred_values if isinstance(pred_values, list) else [pred_values]
@@ -135,6 +170,11 @@ def main() -> int:
     ap.add_argument("root", nargs="?", default=str(DEFAULT_ROOT))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--site", help="only sites whose name contains this")
+    ap.add_argument(
+        "--examples",
+        action="store_true",
+        help="teach each template from the labels of its first page given as example values",
+    )
     ap.add_argument("-v", "--verbose", action="store_true", help="print every parser")
     args = ap.parse_args()
     root = Path(args.root)
@@ -151,15 +191,23 @@ def main() -> int:
         if args.site and args.site not in site:
             continue
         files = sorted(site_dir.glob("*.htm"))
-        seeds, rest = files[: args.seeds], files[args.seeds :]
+        n = 1 if args.examples else args.seeds
+        seeds, rest = files[:n], files[n:]
         template = f"{site}/{vertical}"
         fixtures = work / "fixtures" / site
-        write_fixtures(fixtures, template, seeds, labels, multi)
         schema_path = schema_file(vertical, multi, work)
         t0 = time.perf_counter()
-        [result] = compile_template(
-            fixtures, str(schema_path), registry, template, generator="induce", progress=None
-        )
+        if args.examples:
+            template, result, dropped = teach_by_examples(
+                seeds[0], schema_path, registry, work, item_of(labels, seeds[0].stem, multi)
+            )
+            if dropped:
+                print(f"{site}: example values not on the page, left out: {dropped}")
+        else:
+            write_fixtures(fixtures, template, seeds, labels, multi)
+            [result] = compile_template(
+                fixtures, str(schema_path), registry, template, generator="induce", progress=None
+            )
         compile_times.append(time.perf_counter() - t0)
         print(f"{template}: compiled in {compile_times[-1]:.2f} s, published={result.published}")
         held_out: dict[str, Any] = {}
@@ -201,7 +249,7 @@ def main() -> int:
         print("no sites matched")
         return 1
     print(
-        f"\nseeds {args.seeds}\n{'site':26} {'attribute':17} {'P':>6} {'R':>6} {'F1':>6} {'LOO':>6}"
+        f"\nseeds {1 if args.examples else args.seeds}{' (examples)' if args.examples else ''}\n{'site':26} {'attribute':17} {'P':>6} {'R':>6} {'F1':>6} {'LOO':>6}"
     )
     for _vertical, site, attribute, p, r, f1, loo in rows:
         est = f"{loo:6.2f}" if isinstance(loo, int | float) else "     -"

@@ -583,6 +583,14 @@ class _Labels:
                 return 0.4
         return 0.0
 
+    def doubt(self, el: Any, label: str) -> float:
+        """A cost for a label on one labelled page that is not written as one: one page cannot
+        tell a label from data beside the value (a brand, a name) by repetition, so such a
+        text serves only where no anchor of the element itself does ("SKU:", ``<th>`` do)."""
+        if len(self.indexes) >= 2 or label.endswith(":") or _tag(el) in _LABEL_TAGS:
+            return 0.0
+        return 1.0
+
     def test(self, label: str) -> str:
         """The XPath predicate of an element that reads the label (in any of its forms)."""
         return " or ".join(f"normalize-space()={_literal(f)}" for f in self.forms(label))
@@ -598,9 +606,7 @@ class _Labels:
         if not any(ch.isalpha() for ch in value):
             return None
         if len(self.indexes) < 2:
-            # one page cannot tell a label from data (a brand, a name) by repetition: only
-            # text written as a label ("SKU:", "Brand:") or in a label's element serves
-            return value if value.endswith(":") or _tag(el) in _LABEL_TAGS else None
+            return value
         known = self._seen.get(value)
         if known is None:
             forms = self.forms(value)
@@ -626,7 +632,7 @@ def _propose(hit: _Hit, many: bool, labels: _Labels) -> Iterable[tuple[str, floa
         if label:
             yield (
                 f"//{tag}[{labels.test(label)}]/following-sibling::text()[1]",
-                2.0 - labels.affinity(label),
+                2.0 - labels.affinity(label) + labels.doubt(el, label),
             )
     else:
         # a label beside the element, or beside an ancestor:
@@ -642,7 +648,10 @@ def _propose(hit: _Hit, many: bool, labels: _Labels) -> Iterable[tuple[str, floa
                     weight = 2.0 if depth == 0 else 2.4 + depth * 0.3
                     yield (
                         f"//{_tag(sibling)}[{labels.test(label)}]/following-sibling::{_tag(box)}[1]{path}{suffix}",
-                        weight + distance * 0.5 - labels.affinity(label),
+                        weight
+                        + distance * 0.5
+                        - labels.affinity(label)
+                        + labels.doubt(sibling, label),
                     )
             down.append(_tag(box))
         parent = el.getparent()
