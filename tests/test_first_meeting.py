@@ -311,3 +311,70 @@ def test_the_cold_cli_path_imports_neither_litellm_nor_playwright(shop: str, hom
         timeout=120,
     )
     assert "LOADED False False 0" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_readme_first_meeting_example_runs(home: Path) -> None:
+    """The README's runnable example, as written, in a fresh interpreter."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- runnable: first-meeting -->\n```python\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run(
+        [sys.executable, "-c", block],
+        cwd=home / "work",
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("True 127.0.0.1/product ")
+    assert "taught 127.0.0.1/product v1 from JSON-LD" in lines[1]
+    assert lines[2].endswith(" None") and lines[2].startswith("True ")
+    assert lines[3].startswith("True {'name': 'Black Kettle 103', 'price': 30.99")
+    assert lines[4] == "6 of 6"
+    assert os.listdir(home / "work") == []
+
+
+@pytest.mark.slow
+def test_scrapy_crawl_site_in_another_project_meets_a_never_seen_site(
+    shop: str, home: Path
+) -> None:
+    """An outside Scrapy project with the add-on and the generic spider's module crawls the
+    never-seen shop with no fixtures and no registry: templates come from the pages' own data."""
+    project = home / "outside"
+    (project / "outside").mkdir(parents=True)
+    (project / "scrapy.cfg").write_text("[settings]\ndefault = outside.settings\n")
+    (project / "outside" / "__init__.py").write_text("")
+    (project / "outside" / "settings.py").write_text(
+        'BOT_NAME = "outside"\nSPIDER_MODULES = ["crawler.crawl.spiders"]\n'
+        'ADDONS = {"crawler.crawl.Addon": 100}\nLOG_LEVEL = "INFO"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCRAPY_", "SCRAPEC_"))}
+    env.update(PYTHONPATH=str(ROOT), HOME=str(home), XDG_DATA_HOME=str(home / "data"))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "site",
+            "-a",
+            f"start_url={shop}/",
+            "-a",
+            "schema=product",
+            "-a",
+            "follow=/jsonld/",
+            "-O",
+            str(home / "items.jsonl"),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    items = [json.loads(line) for line in (home / "items.jsonl").read_text().splitlines()]
+    assert {i["name"] for i in items} == {SITE.item(i)["name"] for i in range(1, 21)}
+    assert all(i["_template"] == "127.0.0.1/product" for i in items)
+    assert (home / "data" / "scrapec" / "registry" / "127.0.0.1" / "product").is_dir()
