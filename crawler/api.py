@@ -90,6 +90,9 @@ class Session:
         self._extractor: Extractor | None = None
         self._lock = threading.Lock()
         self._teaching: dict[str, threading.Lock] = {}
+        from crawler.workers import default_pool
+
+        default_pool().prestart()  # the parser worker starts while the page is fetched
         self._rendering_sites: set[str] = set()
 
     @property
