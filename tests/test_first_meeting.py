@@ -378,3 +378,22 @@ def test_scrapy_crawl_site_in_another_project_meets_a_never_seen_site(
     assert {i["name"] for i in items} == {SITE.item(i)["name"] for i in range(1, 21)}
     assert all(i["_template"] == "127.0.0.1/product" for i in items)
     assert (home / "data" / "scrapec" / "registry" / "127.0.0.1" / "product").is_dir()
+
+
+def test_extract_heal_takes_urls(shop: str, home: Path) -> None:
+    extract(f"{shop}/jsonld/p/1.html", schema="product")  # the template exists now
+    done = _scrapec(
+        "extract",
+        "--heal",
+        f"{shop}/jsonld/p/11.html",
+        f"{shop}/broken/404",
+        "--json",
+        "--delay",
+        "0",
+        cwd=home / "work",
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(line["status"], line["item"]["name"]) for line in lines] == [
+        ("ok", SITE.item(11)["name"])
+    ]
+    assert "broken/404: HTTP 404" in done.stderr and done.returncode == 1
