@@ -144,6 +144,7 @@ def test_a_heal_retires_the_old_layout_and_queues_the_new_cases_for_review(
     # v2 names the cases it passed: the held pages, by the case each is saved as
     assert sorted(v2["fixtures_passed"]) == [f"{T}/{name}" for name in regen]
     assert sorted(v2["fixtures_unreviewed"]) == sorted(v2["fixtures_passed"])
+    assert all((fixtures / name / "expected.json").is_file() for name in v2["fixtures_passed"])
 
     # the gate of the active version: green, on its own cases, which wait for review
     [outcome] = run_fixture_tests(tmp_path / "reg", fixtures).values()
