@@ -177,9 +177,15 @@ def start_crawl(redis_url: str, urls: Sequence[str]) -> None:
 
 
 def launch(
-    redis_url: str, work: Path, name: str, fixtures: Path, settings: Mapping[str, object] = {}
+    redis_url: str,
+    work: Path,
+    name: str,
+    fixtures: Path,
+    settings: Mapping[str, object] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], Path, Path]:
-    """One crawl process of the fleet, with its own folder ``work/name`` (its machine)."""
+    """One crawl process of the fleet, with its own folder ``work/name`` (its machine), the
+    Scrapy ``settings`` and the environment variables ``env`` on top of the benchmark's."""
     folder = work / name
     folder.mkdir(parents=True, exist_ok=True)
     stats_file = folder / "stats.json"
@@ -189,12 +195,16 @@ def launch(
         "SCRAPEC_REGISTRY": folder / "local",
         "SCRAPEC_FIXTURES": fixtures,
         "SCRAPEC_STATS_FILE": stats_file,
-        **settings,
+        **(settings or {}),
     }
     cmd = fleet_command(every, "-O", str(items))
     log = (folder / "crawl.log").open("wb")
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=fleet_env(redis_url, folder / "home"), stdout=log, stderr=log
+        cmd,
+        cwd=ROOT,
+        env=fleet_env(redis_url, folder / "home", **(env or {})),
+        stdout=log,
+        stderr=log,
     )
     log.close()
     return proc, stats_file, items

@@ -18,7 +18,7 @@ PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # a fleet (SCRAPEC_REDIS_URL): one request queue and one dupefilter in Redis for every process
 FLEET_SETTINGS = {
-    "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+    "SCHEDULER": "crawler.fleet.scheduler.FleetScheduler",  # scrapy-redis's, and a local queue
     "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
     "SCHEDULER_PERSIST": True,  # one process that ends must not empty the fleet's queue
 }

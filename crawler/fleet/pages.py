@@ -33,6 +33,8 @@ from crawler.pages import HELD, OWNED, RELEASED, HeldPage, PageStore, page_key
 
 __all__ = ["RedisHeldPage", "RedisPageStore"]
 
+EMPTY_SECONDS = 1.0
+
 # KEYS: old meta hash, old html hash, new meta hash, new html hash, owner heartbeat, kinds:held
 # ARGV: old key, dead owner, new key, new meta, template -> 1 adopted, 0 not (gone or alive)
 _ADOPT = """
@@ -90,6 +92,11 @@ class RedisPageStore(PageStore):
         self._let_go = self.redis.register_script(_LET_GO)
         self._beating: threading.Event | None = None
         self._beat_value = ""
+        # (kind, template) -> when its hash was seen empty: has() and remove() of a page there
+        # need no round trip (the common case: nothing held). Exact for this crawl's own held
+        # and released pages (only it writes them while it lives, and it forgets the mark when
+        # it does); trusted for EMPTY_SECONDS for quarantine, which every crawl writes.
+        self._empty: dict[tuple[str, str], float] = {}
 
     def __repr__(self) -> str:
         return f"RedisPageStore({self.fleet.url!r}, owner={self.owner!r})"
@@ -108,6 +115,24 @@ class RedisPageStore(PageStore):
 
     # -- pages ---------------------------------------------------------------------------------
 
+    def _known_empty(self, kind: str, template: str) -> bool:
+        """Whether the pages of ``kind`` of ``template`` this store can see are known to be
+        none (one HLEN at most every EMPTY_SECONDS, else)."""
+        where = (kind, self._utf8(template))
+        seen = self._empty.get(where)
+        now = time.monotonic()
+        exact = kind in OWNED and self.owner is not None
+        if seen is not None and (exact or now - seen < EMPTY_SECONDS):
+            return True
+        if self.redis.hlen(self._meta_key(kind, template)):
+            self._empty.pop(where, None)
+            return False
+        self._empty[where] = now
+        return True
+
+    def _written(self, kind: str, template: str) -> None:
+        self._empty.pop((kind, self._utf8(template)), None)
+
     def put(self, kind: str, template: str, url: str, html: str, reason: str) -> Path:
         import redis
 
@@ -117,6 +142,7 @@ class RedisPageStore(PageStore):
         meta["time"] = time.time()
         if self.owner and kind in OWNED:
             meta["owner"] = self.owner
+        self._written(kind, template)
         try:
             with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hset(self._html_key(kind, template), key, self._utf8(html))
@@ -141,6 +167,7 @@ class RedisPageStore(PageStore):
         if self.owner and kind in OWNED:
             meta["owner"] = self.owner
         html = page.html()
+        self._written(kind, template)
         try:
             with self.redis.pipeline(transaction=True) as pipe:
                 if (page.kind, old) != (kind, key):
@@ -154,10 +181,14 @@ class RedisPageStore(PageStore):
             raise self._failed(exc, kind, template) from exc
 
     def has(self, kind: str, template: str, url: str) -> bool:
+        if self._known_empty(kind, template):
+            return False
         key = self._name(kind, self._utf8(url))
         return bool(self.redis.hexists(self._meta_key(kind, template), key))
 
     def remove(self, kind: str, template: str, url: str, owner: str | None = None) -> None:
+        if (owner is None or owner == self.owner) and self._known_empty(kind, template):
+            return
         key = self._name(kind, self._utf8(url), owner)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self._meta_key(kind, template), key)
@@ -313,6 +344,7 @@ class RedisPageStore(PageStore):
         if dead is None:  # a page written without an owner: adopt it only if it still has none
             keys[4] = self.fleet.key("owner", "-")
         args = [page.key, dead or "", self._name(HELD, url), json.dumps(meta), template]
+        self._written(HELD, template)
         return int(self._adopt_one(keys=keys, args=args))
 
     def adopt(self) -> int:

@@ -86,7 +86,8 @@ class FleetSpider(RedisMixin, SiteSpider):  # type: ignore[misc]
                 "the fleet spider needs a fleet: set SCRAPEC_REDIS_URL=redis://HOST:PORT/DB "
                 "in the environment"
             )
-        spider: FleetSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, FleetSpider)
         # Redis is set up in start(): the spider is made before the add-ons set REDIS_URL
         crawler.signals.connect(spider._busy, signal=signals.response_received)
         return spider
@@ -123,6 +124,7 @@ class FleetSpider(RedisMixin, SiteSpider):  # type: ignore[misc]
         from twisted.internet.task import deferLater
 
         self.setup_redis(self.crawler)
+        self._busy_at = time.monotonic()
         idle = int(self.max_idle_time or 0)
         queue = self.settings.get("SCHEDULER_QUEUE_KEY", "%(spider)s:requests") % {
             "spider": self.name
@@ -148,10 +150,12 @@ class FleetSpider(RedisMixin, SiteSpider):  # type: ignore[misc]
         engine = self.crawler.engine
         if engine is None:
             return False
-        if engine.downloader.active or not engine.scraper.slot.is_idle():
+        slot = engine.scraper.slot
+        if engine.downloader.active or (slot is not None and not slot.is_idle()):
             return True
-        runtime = runtime_for(self.crawler)
-        if runtime.regenerating() or runtime.released:
+        # pages released by a regeneration wait for the next response, or for the flush at
+        # idle: they are not work to wait for (the flush emits them once start() is done)
+        if runtime_for(self.crawler).regenerating():
             return True
         kind = self.server.type(queue)
         if kind == b"zset":
