@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from crawler.exceptions import BadInput, ScrapecError
-from crawler.settings import DEFAULT, Settings
+from crawler.settings import Settings
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "main"]
 
@@ -822,9 +822,10 @@ def _teaching_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per page (30)")
 
 
-def build_parser(defaults: Settings = DEFAULT) -> argparse.ArgumentParser:
+def build_parser(defaults: Settings | None = None) -> argparse.ArgumentParser:
     """The command line; ``defaults`` gives the default of ``--registry`` and ``--fixtures``
     (:meth:`Settings.from_env`: ``SCRAPEC_REGISTRY``, ``SCRAPEC_FIXTURES``), flags override."""
+    defaults = defaults or Settings()  # made now: the per-user folders as the environment says
     parser = _ArgumentParser(
         prog="scrapec", description="Compile, verify and run deterministic scrapers."
     )
