@@ -185,9 +185,10 @@ class Runtime:
             return self._quarantine(
                 page,
                 f"new/{site_of(url) or 'unknown'}",
-                f"no template fits {url!r} and none could be compiled: add fixtures "
-                f"(scrapec fixture save {url} --template SITE/NAME) and run scrapec compile, "
-                "or configure an LLM (SCRAPEC_LLM_MODEL) to label new templates",
+                f"no template fits {url!r} and none could be compiled: teach it from this page "
+                f"(scrapec new {url} --schema {self.schema.name if self.schema else 'SCHEMA'} "
+                "--example FIELD=VALUE …), or configure an LLM (SCRAPEC_LLM_MODEL) to label new "
+                "templates",
             )
         if name in self._regenerating:  # released with the others when the new version is out
             return self._hold(page, name, "template is being regenerated", [])
