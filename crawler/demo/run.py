@@ -134,9 +134,13 @@ def crawl(base_url: str, out: Path, name: str, registry: Path, fixtures: Path) -
         if any(key in line for key in shown) and not line.lstrip().startswith("'scrapec/"):
             print("  " + line.split("] ", 1)[-1].rstrip()[:160], flush=True)
     log.close()
-    if proc.wait() != 0:
-        raise SystemExit(f"the crawl failed: see {out / (name + '.log')}")
+    code = proc.wait()
+    if code != 0 and not stats_file.exists():  # it did not get to the end
+        raise SystemExit(f"the crawl failed (exit {code}): see {out / (name + '.log')}")
+    if code != 0:  # it ended and said why it failed (SCRAPEC_FAIL_ON): the summary shows it
+        print(f"  the crawl exited {code}: see the WARNING lines above, {out / (name + '.log')}")
     stats: dict[str, Any] = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    stats["_exit"] = code
     stats["_items"] = (
         [json.loads(line) for line in items.read_text().splitlines()] if items.exists() else []
     )
@@ -195,6 +199,7 @@ def summary(
         "LLM calls": run.get("scrapec/llm_calls", 0),
         "held (then released)": run.get("scrapec/held", 0),
         "quarantined": len(quarantined & detail_urls),
+        "exit code": run.get("_exit", 0),
         "lost": len(detail_urls - urls - quarantined),
     }
 
