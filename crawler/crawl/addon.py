@@ -13,7 +13,8 @@ from scrapy.settings import BaseSettings
 SPIDER_MIDDLEWARE = ("crawler.crawl.middleware.ScrapecSpiderMiddleware", 900)
 DOWNLOADER_MIDDLEWARE = ("crawler.crawl.middleware.ScrapecDownloaderMiddleware", 50)
 EXTENSION = ("crawler.crawl.extension.ScrapecExtension", 500)
-RUNS_EXTENSION = ("crawler.crawl.runs_ext.ScrapecRunsExtension", 510)  # the run history
+# the run history: before the extension, whose spider_closed writes SCRAPEC_STATS_FILE
+RUNS_EXTENSION = ("crawler.crawl.runs_ext.ScrapecRunsExtension", 490)
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # a fleet (SCRAPEC_REDIS_URL): one request queue and one dupefilter in Redis for every process
