@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, product_item, setup_registry
+from conftest import ROOT, product_item, run_cli, setup_registry
 from shop_server import ShopServer
 
 from crawler.demo.run import scrapy_command
@@ -98,6 +98,21 @@ def test_recrawl_after_redesign_is_repaired_without_llm(tmp_path: Path) -> None:
     assert s["scrapec/released"] == s["scrapec/held"] >= 3
     info = json.loads((tmp_path / "reg" / T / "parser.json").read_text())
     assert info["active"] == 2 and info["versions"]["2"]["generator"] == "repair"
+    # the old layout's fixtures are retired with v1, the repaired pages wait for review, and
+    # the gate of the active version is green
+    metas = {
+        c.name: json.loads((c / "meta.json").read_text()) for c in (tmp_path / "fx" / T).iterdir()
+    }
+    assert {n: m["review"] for n, m in metas.items() if n.startswith("case-")} == {
+        "case-01": "retired",
+        "case-02": "retired",
+        "case-03": "retired",
+    }
+    regen = {n for n, m in metas.items() if m.get("review") == "unreviewed"}
+    assert regen and all(n.startswith("regen-") for n in regen)
+    assert sorted(info["versions"]["2"]["fixtures_passed"]) == sorted(f"{T}/{n}" for n in regen)
+    test = run_cli("test", "--registry", str(tmp_path / "reg"), "--fixtures", str(tmp_path / "fx"))
+    assert test.returncode == 0 and "3 retired with v1" in test.stdout, test.stdout + test.stderr
 
 
 def test_mid_crawl_redesign_without_labels_quarantines_not_loses(tmp_path: Path) -> None:
