@@ -270,7 +270,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         except (BadInput, FetchError) as exc:
             from crawler.api import _failed
 
-            return _failed(target, exc), (2 if isinstance(exc, BadInput) else 1)
+            return _failed(target, exc), 2  # unusable input: the URL gave no HTML page
         return result, (0 if result.valid else 1)
 
     from concurrent.futures import ThreadPoolExecutor
@@ -283,7 +283,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
             result.target = target
             if result.exception is not None:
                 counts["failed"] += 1
-                _err(f"{target}: {result.exception}")
+                said = str(result.exception)
+                _err(said if target in said else f"{target}: {said}")
             else:
                 counts["ok" if result.valid else "invalid"] += 1
             if args.json:
@@ -369,7 +370,7 @@ def _extract_heal(args: argparse.Namespace) -> int:
                 html, url = read_html_file(target, args.url)
         except (BadInput, FetchError) as exc:
             _err(str(exc))
-            status = 2 if isinstance(exc, BadInput) else max(status, 1)
+            status = 2
             continue
         targets[url] = target
         outcomes.append(

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import codecs
 import concurrent.futures
 import dataclasses
 import email.utils
@@ -181,6 +180,10 @@ def check_url(url: str) -> str:
         raise BadInput(f"{url!r}: not an http(s) URL; only http and https are fetched")
     if not parts.hostname:
         raise BadInput(f"{url!r}: an http(s) URL without a host")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in 0-65535
+    except ValueError as exc:
+        raise BadInput(f"{url!r}: bad port: {exc}") from None
     return url
 
 
@@ -209,13 +212,18 @@ def decide_encoding(content_type: str | None, body: bytes) -> str:
     """The codec to decode an HTML body with, by ``w3lib.encoding.html_to_unicode``: BOM, HTTP
     charset, ``<meta>``, else UTF-8. Only the head of the body is looked at (all of those rules
     read no further), so a large page is not decoded twice."""
-    from w3lib.encoding import html_to_unicode
+    from w3lib.encoding import html_to_unicode, http_content_type_encoding
 
-    name, _ = html_to_unicode(content_type or None, body[:HEAD_BYTES])
+    from crawler.parsing import page_codec
+
+    declared = http_content_type_encoding(content_type) if content_type else None
+    if declared is not None and page_codec(declared) is None:
+        content_type = None  # a charset no page is written in (zlib, hex, rot13, idna): ignored
     try:
-        return codecs.lookup(name).name
-    except LookupError:  # pragma: no cover - w3lib resolves names through codecs itself
-        return "utf-8"
+        name, _ = html_to_unicode(content_type or None, body[:HEAD_BYTES])
+    except (LookupError, UnicodeError, ValueError):  # a <meta> naming such a codec
+        name = "utf-8"
+    return page_codec(name) or "utf-8"
 
 
 def sniff_type(head: bytes) -> str | None:

@@ -94,18 +94,29 @@ def _sniff(body: bytes, declared: str | None) -> tuple[str, int]:
     found = _META_CHARSET.search(body[:4096])
     if found:
         candidates.append(found.group(1).decode("ascii", "replace"))
-    probe = b'<a href="x+-y\\u0041\\n">&#38; =;\'/~</a> Az09'  # markup as an ASCII page writes it
     for name in candidates:
-        try:
-            codec = codecs.lookup(name)
-            if probe.decode(codec.name, errors="replace") != probe.decode("ascii"):
-                continue
-        except (LookupError, UnicodeError, ValueError, TypeError):
-            # unknown, not a text encoding (bytes.decode refuses it), fails on ASCII, or cannot
-            # replace what it does not decode (idna)
-            continue
-        return codec.name, 0
+        usable = page_codec(name)
+        if usable is not None:
+            return usable, 0
     return "utf-8", 0
+
+
+_PROBE = b'<a href="x+-y\\u0041\\n">&#38; =;\'/~</a> Az09'  # markup as an ASCII page writes it
+
+
+def page_codec(name: str) -> str | None:
+    """The codec's canonical name when a page's markup can be written in it (see
+    :func:`_sniff`), else None: ``page_codec("Latin-1")`` is ``"iso8859-1"``, ``page_codec("zlib")``
+    is None."""
+    try:
+        codec = codecs.lookup(name)
+        if _PROBE.decode(codec.name, errors="replace") != _PROBE.decode("ascii"):
+            return None
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        # unknown, not a text encoding (bytes.decode refuses it), fails on ASCII, or cannot
+        # replace what it does not decode (idna)
+        return None
+    return codec.name
 
 
 def decode_html(body: bytes, declared: str | None = None) -> str:
