@@ -30,9 +30,17 @@ from typing import Any
 
 from crawler.exceptions import BadInput
 
-__all__ = ["DEFAULT", "LAYOUT_THRESHOLD", "LLM_VARIABLES", "Settings", "user_folder"]
+__all__ = [
+    "DEFAULT",
+    "FAIL_CAUSES",
+    "LAYOUT_THRESHOLD",
+    "LLM_VARIABLES",
+    "Settings",
+    "user_folder",
+]
 
 LAYOUT_THRESHOLD = 0.5  # layout similarity below which a page is drift (and no layout route)
+FAIL_CAUSES = ("quarantine", "no_items", "llm_down")  # what SCRAPEC_FAIL_ON may name
 GENERATORS = ("auto", "repair", "induce", "llm")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -123,9 +131,44 @@ class Settings:
     extract_all: bool = _option(False, 'extract every response, not only `meta["scrapec"]` ones')
     progress_interval: float = _option(10.0, "seconds between progress lines (0: none)", minimum=0)
     stats_file: str | None = _option(None, "write the crawl's stats as JSON at the end")
+    fail_on: str = _option(
+        "quarantine,no_items,llm_down",
+        "what makes `scrapy crawl` exit 1 (one WARNING line each): `quarantine` (pages were "
+        "quarantined), `no_items` (no item came out of the pages marked as item pages), "
+        "`llm_down` (the LLM tier was configured but unreachable); comma-separated, or `none`",
+    )
     workers: int = _option(1, "parser worker processes", env_only=True, minimum=1)
     chromium: str = _option("/usr/bin/chromium", "the browser for rendered pages", env_only=True)
     debug: bool = _option(False, "the CLI shows the traceback of an internal error", env_only=True)
+    redis_url: str | None = _option(
+        None,
+        "a fleet's Redis (`redis://HOST:PORT/DB`): shared scheduler, registry, held pages",
+        env_only=True,
+    )
+    fleet_heartbeat: float = _option(
+        30.0,
+        "seconds after which a fleet's crawl that stopped beating is dead (its pages adopted)",
+        env_only=True,
+        minimum=1,
+    )
+
+    def __post_init__(self) -> None:
+        self.failures()  # a value that cannot be used stops here, with its name
+
+    def failures(self) -> frozenset[str]:
+        """The causes of ``fail_on`` (:data:`FAIL_CAUSES`): ``none`` is none, ``all`` every one."""
+        words = {w.strip().lower() for w in self.fail_on.split(",") if w.strip()}
+        if words in ({"none"}, set()):
+            return frozenset()
+        if words == {"all"}:
+            return frozenset(FAIL_CAUSES)
+        unknown = sorted(words - set(FAIL_CAUSES))
+        if unknown:
+            raise BadInput(
+                f"SCRAPEC_FAIL_ON={self.fail_on!r}: {unknown[0]!r} is not one of "
+                f"{', '.join(FAIL_CAUSES)} (comma-separated), all or none"
+            )
+        return frozenset(words)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -185,6 +228,7 @@ LLM_VARIABLES = {
     "SCRAPEC_LLM_TIMEOUT": "seconds per call",
     "SCRAPEC_LLM_RETRIES": "retries of a failed call",
     "SCRAPEC_LLM_BACKOFF": "first back-off in seconds",
+    "SCRAPEC_LLM_BREAKER": "connection failures in a row that turn the LLM tier off for the run",
     "SCRAPEC_LLM_CACHE": 'response cache folder; "off" disables it',
     "SCRAPEC_LLM_INPUT_COST": "USD per input token, for models litellm has no price for",
     "SCRAPEC_LLM_OUTPUT_COST": "USD per output token, for models litellm has no price for",
