@@ -193,7 +193,9 @@ def summary(
         else "n/a",
         "templates compiled": run.get("scrapec/compiled", 0),
         "regenerations": {
-            k.split("/", 2)[2]: v for k, v in run.items() if k.startswith("scrapec/regenerated/")
+            k.split("/", 2)[2]: v
+            for k, v in run.items()
+            if k.startswith("scrapec/regenerated/") and k.count("/") == 2  # per tier, not template
         },
         "drift events": run.get("scrapec/drift_events", 0),
         "LLM calls": run.get("scrapec/llm_calls", 0),
