@@ -3,7 +3,8 @@ one "no extra fields" and one "checks" (schema and grounding) test per case.
 
 Collected from ``expected.json`` files beside a ``page.html``; the parsers come from the
 registry named by the ``scrapec_registry`` ini option (default ``generated_parsers``). A case
-whose template has no published parser is skipped with the reason.
+whose template has no published parser is skipped with the reason; a retired case (of a layout
+the site no longer has, :mod:`crawler.fixtures`) is not collected.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from crawler.checks import grounding_errors
 from crawler.exceptions import ScrapecError
-from crawler.fixtures import Fixture, compare_items
+from crawler.fixtures import RETIRED, Fixture, compare_items
 from crawler.registry import Registry
 from crawler.schemas import load_schema
 from crawler.workers import default_pool
@@ -37,6 +38,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 class FixtureFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         fixture = Fixture.load(self.path.parent)
+        if fixture.review == RETIRED:
+            return  # a fixture of a layout the site no longer has gates nothing
         root = Path(self.config.rootpath) / str(self.config.getini("scrapec_registry"))
         for name in sorted(fixture.expected):
             yield FieldItem.from_parent(

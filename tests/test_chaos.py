@@ -23,7 +23,8 @@ def test_random_sigkills_with_jobdir_lose_and_duplicate_nothing(tmp_path: Path) 
     mid-crawl, a resume after each; bounded to ~150 s of crawling."""
     out = chaos.sigkill_chaos(tmp_path, products=60, kills=8, seed=11, budget=150)
     assert out["kills"] >= 6, out
-    assert out["exit_codes"][-1] == 0, out
+    # the last run ends well; it exits 1 only to say pages were quarantined (SCRAPEC_FAIL_ON)
+    assert out["exit_codes"][-1] == 0 or (out["exit_codes"][-1] == 1 and out["quarantined"]), out
     assert out["lost"] == 0, out
     assert out["duplicated"] == 0, out
     assert out["left_held"] == 0, out

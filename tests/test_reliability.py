@@ -187,7 +187,7 @@ def test_new_item_page_without_any_labeller_is_quarantined_with_what_to_do(tmp_p
     outcome = runtime.process(product_page(1), url(1), item_page=True)
     assert outcome.status == "quarantined"
     (meta,) = runtime.store.pages("quarantine")
-    assert "scrapec fixture save" in meta.reason and "SCRAPEC_LLM_MODEL" in meta.reason
+    assert "scrapec new" in meta.reason and "SCRAPEC_LLM_MODEL" in meta.reason
     assert runtime.process(product_page(2), url(2)).status == "skipped", "navigation"
     runtime.close()
 
