@@ -132,7 +132,7 @@ def page_labels(
     """Labels of ``page`` from every cheap source, then the LLM for what they lack: (labels,
     the source of each field, LLM calls, USD). A person's examples win over structured data,
     structured data over the main-text extractor, and those over the model."""
-    from crawler.compiler.labels import main_text_labels, structured_labels
+    from crawler.compiler.labels import main_text_labels, snap_main_text, structured_labels
     from crawler.structured import read_structured
 
     given = example_labels(page, schema, examples) if examples else {}
@@ -159,6 +159,10 @@ def page_labels(
         for name, value in told.items():
             if name not in labels:
                 labels[name], sources[name] = value, "llm"
+    snapped = snap_main_text(
+        page, schema, {k: v for k, v in labels.items() if sources.get(k) != "main text"}
+    )
+    labels.update(snapped)
     return labels, sources, calls, cost
 
 

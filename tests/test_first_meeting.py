@@ -397,3 +397,40 @@ def test_extract_heal_takes_urls(shop: str, home: Path) -> None:
         ("ok", SITE.item(11)["name"])
     ]
     assert "broken/404: HTTP 404" in done.stderr and done.returncode == 1
+
+
+def test_a_body_given_as_an_example_is_snapped_to_its_container(tmp_path: Path) -> None:
+    """A person pastes an article's body as one line (the paragraph breaks lost): the example is
+    found on the page, snapped to the container that reads it, and the compiled parser reads
+    the bodies of unseen pages with their paragraphs."""
+    from crawler.demo.news import NewsSite, body_text
+    from crawler.fixtures import normalise
+    from crawler.parsing import Page
+    from crawler.schemas import load_schema
+    from crawler.teach import teach
+
+    site = NewsSite(5, 3, lambda path: "http://herald.test" + path)
+    page_of = [Page(site.page(a), site.url(site.path(a))) for a in site.articles[:3]]
+    first = site.articles[0]
+    pasted = " ".join(body_text(first.body).split())
+    registry = Registry(tmp_path / "reg")
+    schema = load_schema("article")
+    lesson = teach(
+        page_of[0],
+        schema,
+        registry,
+        examples={"headline": first.headline, "body": pasted},
+        llm=None,
+    )
+    assert lesson.published, lesson.problems
+    assert normalise(lesson.labels["body"]) == normalise(body_text(first.body))
+    assert "\n\n" in lesson.labels["body"]  # the paragraphs, as the container reads them
+    from crawler.extract import Extractor
+
+    extractor = Extractor(registry, schema)
+    for n in (1, 2):
+        got = extractor.extract_page(page_of[n], lesson.template)
+        assert got.valid and got.item is not None, got.errors
+        truth = body_text(site.articles[n].body)
+        assert normalise(got.item["body"]) == normalise(truth)
+        assert got.item["body"].count("\n\n") == truth.count("\n\n")

@@ -28,6 +28,7 @@ __all__ = [
     "main_text_labels",
     "merge_labels",
     "schema_type",
+    "snap_main_text",
     "structured_labels",
 ]
 
@@ -193,6 +194,25 @@ def main_text_labels(page: Page, schema: Schema) -> dict[str, Any]:
     from crawler.compiler.body import main_text_labels as read
 
     return dict(read(page, schema))
+
+
+def snap_main_text(page: Page, schema: Schema, labels: dict[str, Any]) -> dict[str, Any]:
+    """``labels`` with each main-text value that did not come from the main-text labeller (an
+    LLM's, a person's, an ``articleBody``) replaced by what the page's container of that text
+    reads (:func:`crawler.compiler.body.readings`), so induction can match it exactly; a value
+    no clean container holds is kept as it is."""
+    fields = [n for n, p in schema.properties.items() if p.get("x-main-text")]
+    if not any(isinstance(labels.get(n), str) for n in fields):
+        return labels
+    from crawler.compiler.body import readings
+
+    out = dict(labels)
+    for name in fields:
+        if isinstance(out.get(name), str):
+            found = readings(page, out[name])
+            if found and found[0].clean:
+                out[name] = found[0].text
+    return out
 
 
 def history_labels(page: Page, last_good: dict[str, Any] | None, schema: Schema) -> dict[str, Any]:
