@@ -170,6 +170,7 @@ def crawl_bench(args: argparse.Namespace, work: Path) -> None:
         TEMPLATES,
         WARMUP,
         CachedSite,
+        _cpu_ms,
         _median,
         _rate,
         crawl,
@@ -208,13 +209,18 @@ def crawl_bench(args: argparse.Namespace, work: Path) -> None:
             recorded = runs_path(work / f"{which}-{n}.registry").exists()
             if recorded != (which == "on") or recorded != ("scrapec/run_id" in run):
                 raise SystemExit(f"crawl {which}-{n}: the run was recorded: {recorded}")
-    ratio = {
-        which: _median(
-            [_rate(s) / _rate(p) for s, p in zip(runs[which], runs["plain"], strict=True)]
-        )
+    rounds = {
+        which: [_rate(s) / _rate(p) for s, p in zip(runs[which], runs["plain"], strict=True)]
         for which in ("on", "off")
     }
+    ratio = {which: _median(values) for which, values in rounds.items()}
     rates = {k: _median([_rate(r) for r in v]) for k, v in runs.items()}
+    cpu = {k: _median([_cpu_ms(r) for r in v]) for k, v in runs.items()}
+    for which in ("on", "off"):
+        print(
+            f"  ratio per round, run history {which}: "
+            + ", ".join(f"{r:.3f}" for r in rounds[which])
+        )
     print(
         f"crawl ({args.crawl_rounds} rounds, {args.products}+{args.articles} detail pages of "
         f"~100 KB): median pages/s with the run history {rates['on']:.1f}, without "
@@ -223,6 +229,11 @@ def crawl_bench(args: argparse.Namespace, work: Path) -> None:
     print(
         f"ratio scrapec/plain (median of rounds): with run history {ratio['on']:.3f} | "
         f"without {ratio['off']:.3f} (difference {ratio['on'] - ratio['off']:+.3f})"
+    )
+    print(
+        f"median CPU of the crawler process: with run history {cpu['on']:.2f} ms/page, without "
+        f"{cpu['off']:.2f} ms/page (recording: {cpu['on'] - cpu['off']:+.2f} ms/page), plain "
+        f"{cpu['plain']:.2f} ms/page"
     )
 
 

@@ -79,6 +79,7 @@ BAND_K = 3.0  # a band is mean ± BAND_K · stddev of the past runs
 BAND_RUNS = 30  # past runs a band is learnt from (the latest ones)
 DEFAULT_LAYOUT = 0.5  # layout similarity below which pages are drift, before a band is learnt
 DIFF_LINES = 400
+WATCHED_DRIFT = ("layout", "fill_rate", "constant", "emptied")  # drift that items may hide
 
 
 @dataclass
@@ -217,9 +218,7 @@ def _check(
     return out
 
 
-def _bands(
-    past: list[Run], template: str, layout_threshold: float
-) -> tuple[dict[str, Band], Band | None]:
+def _bands(past: list[Run], template: str) -> tuple[dict[str, Band], Band | None]:
     """Per field, the fill-rate band of the template over past crawl/extract runs; the band of
     its sample pages' layout similarity over past report runs."""
     series: dict[str, list[float]] = {}
@@ -334,15 +333,19 @@ def _classify(
     latest = entry["history"]["latest"]
     if latest is not None:
         if latest.get("quarantined"):
-            drifting.append(f"latest crawl: {latest['quarantined']} pages quarantined")
-        if latest.get("drift") and not latest.get("regenerations"):
-            kinds = ", ".join(f"{k} ×{v}" for k, v in sorted(latest["drift"].items()))
-            drifting.append(f"latest crawl: drift events ({kinds}) and no new version")
+            drifting.append(f"latest {latest['kind']}: {latest['quarantined']} pages quarantined")
+        # failures and grounding problems show as held or quarantined pages when they matter;
+        # these kinds come with items that pass, and only a new version settles them
+        watched = {k: v for k, v in (latest.get("drift") or {}).items() if k in WATCHED_DRIFT}
+        if watched and not latest.get("regenerations"):
+            kinds = ", ".join(f"{k} ×{v}" for k, v in sorted(watched.items()))
+            drifting.append(f"latest {latest['kind']}: drift events ({kinds}) and no new version")
     healed = [
         v
         for v in entry["versions"]
         if str(v.get("reason") or "").startswith("regenerated")
         and str(v.get("created") or "") >= since_stamp
+        and v.get("version") == entry["active"]
     ]
     if entry["regeneration"] and entry["regeneration"].get("published"):
         healed.append({"version": entry["regeneration"]["published"]})
@@ -657,7 +660,7 @@ def _evidence(
     now: str,
 ) -> None:
     """Fill the entry's samples and history parts; the band breaches found."""
-    bands, layout_band = _bands(past, name, layout_threshold)
+    bands, layout_band = _bands(past, name)
     samples = entry["samples"]
     samples["checked"], samples["valid"] = check.checked, check.valid
     samples["failures"] = check.failures
@@ -700,7 +703,7 @@ def _evidence(
         latest["fill"] = {k: round(v, 4) for k, v in t.fill.items()}
         hist["latest"] = latest
         earlier = [r for r in past if r is not latest_run and r.started <= latest_run.started]
-        before, _ = _bands(earlier, name, layout_threshold)
+        before, _ = _bands(earlier, name)
         for field_name, rate in sorted(t.fill.items()) if t.items else ():
             b = before.get(field_name)
             if b is not None and b.below(rate):
@@ -757,6 +760,11 @@ def _summary(
                 changes.append(f"{t['template']}: new ({t['status']})")
             elif before != t["status"]:
                 changes.append(f"{t['template']}: {before} → {t['status']}")
+        stamp = _stamp(last_report.started)
+        for t in templates:
+            for v in t["versions"]:
+                if str(v.get("created") or "") > stamp:
+                    changes.append(f"{t['template']}: v{v['version']} published by {v['tier']}")
         gone = sorted(set(last_report.templates) - {t["template"] for t in templates})
         changes += [f"{g}: no longer in the registry" for g in gone]
         if not changes:

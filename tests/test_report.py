@@ -236,6 +236,10 @@ def test_regenerate_heals_what_a_crawl_left_held(tmp_path: Path) -> None:
     assert entry["regeneration"]["cost"] == 0.0
     assert entry["samples"]["valid"] == entry["samples"]["checked"] == 2
     assert data["summary"]["regenerations_by_tier"] == {"repair": 1}
+    assert data["summary"]["changes"] == [
+        f"{GOOD}: broken → healed",
+        f"{GOOD}: v2 published by repair",
+    ]
     jsonschema.validate(data, SCHEMA)
 
 
