@@ -58,7 +58,7 @@ SETTINGS = {
 # -- the demo server in a process of its own ------------------------------------------------------
 
 
-def serve(port: int, products: int, flip_after: int | None, pad: int) -> None:
+def serve(port: int, products: int, flip_after: int | None, pad: int, seed: int = 7) -> None:
     """Serve the demo site (shop, news, jobs) on 127.0.0.1:``port`` until killed; ``ready URL``
     on stdout once it listens."""
     from bench.crawl import CachedSite
@@ -67,9 +67,9 @@ def serve(port: int, products: int, flip_after: int | None, pad: int) -> None:
 
     site: Any
     if flip_after is None:
-        site = CachedSite(pad=pad, products=products)
+        site = CachedSite(pad=pad, products=products, seed=seed)
     else:
-        site = FlippingSite(flip_after, products=products)
+        site = FlippingSite(flip_after, products=products, seed=seed)
     server = DemoServer(site, port=port)
     server.start()
     if flip_after is None:
@@ -82,13 +82,18 @@ class ServerProcess:
     """``bench/scale.py serve`` as a subprocess (the demo server on its own core share)."""
 
     def __init__(
-        self, products: int = 120, flip_after: int | None = None, pad: int = 0, port: int = 0
+        self,
+        products: int = 120,
+        flip_after: int | None = None,
+        pad: int = 0,
+        port: int = 0,
+        seed: int = 7,
     ) -> None:
         from crawler.fleet.server import free_port
 
         self.port = port or free_port()
         cmd = [sys.executable, str(Path(__file__)), "serve", "--port", str(self.port)]
-        cmd += ["--products", str(products), "--pad", str(pad)]
+        cmd += ["--products", str(products), "--pad", str(pad), "--seed", str(seed)]
         if flip_after is not None:
             cmd += ["--flip-after", str(flip_after)]
         self.cmd = cmd
@@ -125,7 +130,7 @@ class ServerProcess:
 # -- a fleet -------------------------------------------------------------------------------------
 
 
-def compile_into_fleet(redis_url: str, base_url: str, work: Path) -> Path:
+def compile_into_fleet(redis_url: str, base_url: str, work: Path, seed: int = 7) -> Path:
     """3 fixtures of the shop compiled with ``induce`` into the fleet's registry; returns the
     fixtures folder."""
     from crawler.compiler import compile_template
@@ -134,7 +139,7 @@ def compile_into_fleet(redis_url: str, base_url: str, work: Path) -> Path:
     from crawler.fleet.registry import RedisRegistry
 
     fixtures = work / "fixtures"
-    export_fixtures(fixtures, per_template=3, base_url=base_url, templates=[TEMPLATE])
+    export_fixtures(fixtures, per_template=3, seed=seed, base_url=base_url, templates=[TEMPLATE])
     registry = RedisRegistry(work / "compile", Fleet(redis_url))
     results = compile_template(
         fixtures, "product", registry, TEMPLATE, generator="induce", progress=None
@@ -272,12 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--products", type=int, default=120)
     one.add_argument("--flip-after", type=int, default=None)
     one.add_argument("--pad", type=int, default=0)
+    one.add_argument("--seed", type=int, default=7)
     ap.add_argument("--products", type=int, default=600)
     ap.add_argument("--processes", default="1,2,4")
     ap.add_argument("--pad", type=int, default=0, help="bytes of padding per product page")
     args = ap.parse_args(argv)
     if args.command == "serve":
-        serve(args.port, args.products, args.flip_after, args.pad)
+        serve(args.port, args.products, args.flip_after, args.pad, args.seed)
         return 0
     from crawler.fleet.server import RedisServer, redis_server_binary
 

@@ -255,6 +255,12 @@ class RedisPageStore(PageStore):
     def html(self, page: HeldPage) -> str:
         return page.html()
 
+    def templates(self, kind: str) -> list[str]:
+        """Templates of which this store has pages of ``kind`` (held: after adopting those of
+        dead crawls, so the end-of-crawl flush releases them too)."""
+        found = sorted(text(m) for m in self.redis.smembers(self.fleet.key("kinds", kind)))
+        return [t for t in found if self.pages(kind, t)]
+
     # -- owners --------------------------------------------------------------------------------
 
     def claim(self) -> None:
