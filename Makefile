@@ -1,6 +1,6 @@
 # Two commands set everything up on a machine with only Python 3.11 and make:
 #   make demo   - creates .venv, installs, runs the main job on the bundled demo data
-#   make test   - installs what the tests need (chromium included), then ruff, mypy, pytest
+#   make test   - installs what the tests need (chromium and redis-server included), then ruff, mypy, pytest
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +9,7 @@ UV := $(PYTHON) -m uv
 export UV_PYTHON_DOWNLOADS := never
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: setup demo test lint typecheck pytest chromium bench clean
+.PHONY: setup demo test lint typecheck pytest chromium redis-server bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,6 +25,13 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
 
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's redis-server (the fleet tests need it)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server missing and not root: the fleet tests will be skipped"; fi; }
+
 demo: setup chromium
 	$(PY) -m crawler.demo.run
 
@@ -38,7 +45,7 @@ typecheck: setup
 pytest: setup
 	$(PY) -m pytest -q
 
-test: setup chromium lint typecheck pytest
+test: setup chromium redis-server lint typecheck pytest
 
 bench: setup
 	$(PY) bench/throughput.py
