@@ -32,6 +32,7 @@ from crawler.drift import DriftEvent, DriftMonitor
 from crawler.exceptions import BadInput, RegistryError, RoutingError
 from crawler.extract import Extraction, Extractor
 from crawler.fixtures import UNREVIEWED, Fixture, held_case, load_fixtures, retire
+from crawler.fleet import open_monitor, open_registry, open_stats, open_store
 from crawler.gate import outgrown
 from crawler.history import History, StorageError
 from crawler.pages import HELD, QUARANTINE, RELEASED, HeldPage, PageStatus, PageStore
@@ -101,13 +102,14 @@ class Runtime:
         background: bool = False,
         owner: str | None = None,
     ) -> None:
-        self.registry = registry if isinstance(registry, Registry) else Registry(registry)
+        # the folder registry, or a fleet's in Redis when SCRAPEC_REDIS_URL is set (crawler.fleet)
+        self.registry = registry if isinstance(registry, Registry) else open_registry(registry)
         self.registry.root.mkdir(parents=True, exist_ok=True)
         self.state = Path(state_dir) if state_dir else self.registry.root / ".state"
         # ``owner``: this crawl's name (the same across resumes of one job); its held and
         # released pages are its own, and it adopts those of crawls that are no longer alive
         self.owner = owner
-        self.store = PageStore(self.state, owner)
+        self.store = open_store(self.registry, self.state, owner)  # a fleet's: in Redis
         if owner:
             self.store.claim()
         self.fixtures_dir = Path(fixtures_dir) if fixtures_dir else None
@@ -115,8 +117,10 @@ class Runtime:
         self.settings = settings or RuntimeSettings()
         self.extractor = Extractor(self.registry, self.schema)
         self.history = History(self.registry.root / "history.sqlite")
-        self.monitor = DriftMonitor(layout_threshold=self.settings.layout_threshold)
-        self.stats: Counter[str] = Counter()
+        self.monitor: DriftMonitor = open_monitor(
+            self.registry, layout_threshold=self.settings.layout_threshold
+        )
+        self.stats: Counter[str] = open_stats(self.registry)  # a fleet's: summed in Redis too
         self.quarantined: Counter[str] = Counter()  # pages quarantined by this run, per template
         self.quarantine_reason: dict[str, str] = {}  # the last reason, per template
         self.failure: StorageError | None = None  # a durable write that failed in a background job
