@@ -431,3 +431,52 @@ def test_the_html_report_in_chromium(three: Path, tmp_path: Path) -> None:
     shutil.copy(shot, "/tmp/scrapec-report.png")
     assert console == [], console
     assert requests == [page_url], requests  # nothing fetched but the file itself
+
+
+def test_the_extension_logs_a_history_it_cannot_write_and_the_crawl_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.crawl.middleware import OUTCOME_KEY, items_of
+    from crawler.crawl.runs_ext import ScrapecRunsExtension
+
+    fx = fixtures_for(tmp_path / "fx", (GOOD,))
+    reg = tmp_path / "reg"
+    compile_template(fx, "product", reg, generator="induce", progress=None)
+
+    def one_crawl() -> Any:
+        crawler = get_crawler(settings_dict={"SCRAPEC_REGISTRY": str(reg)})
+        assert crawler.stats is not None
+        crawler.stats.open_spider()
+        ext = ScrapecRunsExtension.from_crawler(crawler)
+        ext.spider_opened(None)  # type: ignore[arg-type]
+        for i in range(5):
+            page = product_page(i) if i else "<html><body><p>gone</p></body></html>"
+            outcome = ext.runtime.process(page, url(GOOD, i), template=GOOD)
+            request = Request(url(GOOD, i), meta={OUTCOME_KEY: outcome})
+            response = HtmlResponse(url(GOOD, i), body=page.encode(), request=request)
+            ext.response_received(response, request, None)  # type: ignore[arg-type]
+            for item in items_of(outcome):
+                ext.item_scraped(item)
+        ext.spider_closed(None)  # type: ignore[arg-type]
+        ext.runtime.close()
+        return crawler.stats
+
+    stats = one_crawl()
+    assert stats.get_value(f"scrapec/pages/{GOOD}") == 5
+    assert stats.get_value(f"scrapec/items/{GOOD}") == 4
+    assert stats.get_value(f"scrapec/held/{GOOD}") == 1
+    assert stats.get_value(f"scrapec/field_fill/{GOOD}/sku") == 1.0
+    assert stats.get_value(f"scrapec/field_fill/{GOOD}/rating") == 0.0  # in the schema, unfilled
+    assert stats.get_value(f"scrapec/drift/{GOOD}/failure") == 1
+    assert stats.get_value("scrapec/run_id") == 1
+
+    runs_path(reg).write_bytes(b"not a database" * 200)
+    with caplog.at_level("ERROR", logger="scrapec"):
+        stats = one_crawl()
+    assert stats.get_value(f"scrapec/items/{GOOD}") == 4 and not stats.get_value("scrapec/run_id")
+    (record,) = [r for r in caplog.records if "run was not recorded" in r.getMessage()]
+    assert str(runs_path(reg)) in record.getMessage()
