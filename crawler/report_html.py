@@ -119,16 +119,19 @@ def _chart(
                 f'<text x="{left + inner_w}" y="{height - 6}" font-size="10" fill="#666" '
                 f'text-anchor="end">{_e(labels[-1][:10])}</text>'
             )
-    for n, (_name, values) in enumerate(series.items()):
+    for n, (name, values) in enumerate(series.items()):
         color = _COLORS[n % len(_COLORS)]
-        points = [(x(i), y(v)) for i, v in enumerate(values) if v is not None]
+        points = [(i, x(i), y(v), v) for i, v in enumerate(values) if v is not None]
         if len(points) > 1:
-            text = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
+            text = " ".join(f"{px:.1f},{py:.1f}" for _i, px, py, _v in points)
             parts.append(
                 f'<polyline fill="none" stroke="{color}" stroke-width="1.6" points="{text}"/>'
             )
-        for px, py in points[-1:] if len(points) > 1 else points:
-            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{color}"/>')
+        for i, px, py, v in points:  # each value on hover
+            parts.append(
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{color}">'
+                f"<title>{_e(name)} {v:.0%} ({_e(labels[i])})</title></circle>"
+            )
     parts.append("</svg>")
     legend = "".join(
         f'<span><i style="background:{_COLORS[n % len(_COLORS)]}"></i>{_e(name)}</span>'
