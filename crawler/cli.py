@@ -355,6 +355,9 @@ def _extract_heal(args: argparse.Namespace) -> int:
     targets: dict[str, str] = {}
     status = 0
     outcomes = []
+    import time
+
+    started = time.time()
     from crawler.exceptions import FetchError
 
     fetcher = _fetcher(args) if any(_is_url(t) for t in args.targets) else None
@@ -390,8 +393,21 @@ def _extract_heal(args: argparse.Namespace) -> int:
                 status = max(status, 1)
 
     show(outcomes)
-    show(runtime.flush())
+    flushed = runtime.flush()
+    show(flushed)
     runtime.close()
+    from crawler.runs import RunHistoryError, record_run
+
+    try:  # the run history the report compares against
+        record_run(
+            runtime.registry.root,
+            "extract",
+            started=started,
+            outcomes=[*outcomes, *flushed],
+            stats=dict(runtime.stats),
+        )
+    except RunHistoryError as exc:
+        _err(f"the run was not recorded: {exc}")
     return status
 
 

@@ -396,7 +396,13 @@ def test_extract_heal_takes_urls(shop: str, home: Path) -> None:
     assert [(line["status"], line["item"]["name"]) for line in lines] == [
         ("ok", SITE.item(11)["name"])
     ]
-    assert "broken/404: HTTP 404" in done.stderr and done.returncode == 1
+    assert "broken/404: HTTP 404" in done.stderr and done.returncode == 2
+    from crawler.runs import RunHistory, runs_path
+
+    history = RunHistory(runs_path(home / "data" / "scrapec" / "registry"))
+    (run,) = history.runs(kinds=["extract"])  # the report compares against it
+    assert run.templates["127.0.0.1/product"].items == 1
+    history.close()
 
 
 def test_a_body_given_as_an_example_is_snapped_to_its_container(tmp_path: Path) -> None:
