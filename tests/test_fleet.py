@@ -316,9 +316,17 @@ def test_three_crawls_one_regeneration_nothing_lost_nothing_twice(
     products = 90
     with ServerProcess(products=products, flip_after=30, seed=SEED) as server:
         fixtures = compile_into_fleet(fleet.url, server.base_url, tmp_path, SEED)
-        start_crawl(fleet.url, [f"{server.base_url}/"])
-        settings = {"MAX_IDLE_TIME_BEFORE_CLOSE": 4, "SCRAPEC_RENDER_PROBE": False}
+        settings = {
+            "MAX_IDLE_TIME_BEFORE_CLOSE": 10,
+            "SCRAPEC_RENDER_PROBE": False,
+            "CONCURRENT_REQUESTS": 4,
+        }
         crawls = [launch(fleet.url, tmp_path, f"p{i}", fixtures, settings) for i in range(3)]
+        deadline = time.monotonic() + 120
+        while not all(_logged(i.parent, "fleet: start URLs from") for _p, _s, i in crawls):
+            assert all(p.poll() is None for p, _s, _i in crawls) and time.monotonic() < deadline
+            time.sleep(0.1)
+        start_crawl(fleet.url, [f"{server.base_url}/"])  # all three wait for it
         for proc, _s, items in crawls:
             assert proc.wait(timeout=300) == 0, (items.parent / "crawl.log").read_text()[-3000:]
     stats = [_stats(s) for _p, s, _i in crawls]

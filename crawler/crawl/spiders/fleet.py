@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 from scrapy import Request, signals
 from scrapy.http import Response, TextResponse
 from scrapy.utils.response import get_base_url
-from scrapy_redis.spiders import RedisMixin
 
 from crawler.crawl.middleware import LINKS_KEY
 from crawler.crawl.spiders.site import FOLLOWED_SCHEMES, SiteSpider
@@ -42,10 +41,14 @@ SCOPE_META = "scrapec_scope"  # the host:port of the start URL a request's crawl
 POLL_SECONDS = 0.2
 
 
-class FleetSpider(RedisMixin, SiteSpider):  # type: ignore[misc]
-    """:class:`SiteSpider` fed from Redis: see the module."""
+class FleetSpider(SiteSpider):
+    """:class:`SiteSpider` fed from Redis: see the module. (Not scrapy-redis's ``RedisSpider``:
+    its ``start_requests()`` is not called by Scrapy 2.13+, and its module would be imported by
+    every ``scrapy crawl site`` that loads this one; the start list is read the same way.)"""
 
     name = "fleet"
+    redis_key = ""  # the start URLs' list: REDIS_START_URLS_KEY, by default fleet:start_urls
+    server: Any = None
 
     def __init__(
         self,
@@ -95,13 +98,32 @@ class FleetSpider(RedisMixin, SiteSpider):  # type: ignore[misc]
     def _busy(self, **_kwargs: Any) -> None:
         self._busy_at = time.monotonic()
 
-    def spider_idle(self) -> None:
-        """Nothing: :meth:`start` waits for start URLs and decides when the process is done
-        (it returns only then, so the engine is idle only then)."""
+    def setup_redis(self) -> None:
+        """The connection (``REDIS_URL``, set by the add-on) and the start list's name."""
+        import redis
+
+        settings = self.crawler.settings
+        self.server = redis.Redis.from_url(settings.get("REDIS_URL"))
+        key = settings.get("REDIS_START_URLS_KEY") or "%(name)s:start_urls"
+        self.redis_key = key % {"name": self.name}
+        self.batch_size = max(1, settings.getint("CONCURRENT_REQUESTS", 16))
+        self.logger.info(f"fleet: start URLs from the Redis list {self.redis_key!r}")
+
+    def next_requests(self) -> list[Request]:
+        """Pop the start URLs waiting (as many as CONCURRENT_REQUESTS) and make their requests."""
+        with self.server.pipeline(transaction=True) as pipe:
+            pipe.lrange(self.redis_key, 0, self.batch_size - 1)
+            pipe.ltrim(self.redis_key, self.batch_size, -1)
+            popped, _ = pipe.execute()
+        out: list[Request] = []
+        for data in popped:
+            made = self.make_request_from_data(data)
+            out.extend(made if isinstance(made, list) else [made])
+        return out
 
     def make_request_from_data(self, data: bytes) -> Request | list[Request]:
         """A start URL from ``fleet:start_urls``: ``{"url": …}`` (JSON) or the bare URL."""
-        text = data.decode(self.redis_encoding or "utf-8", "replace").strip()
+        text = data.decode("utf-8", "replace").strip()
         url = text
         if text.startswith("{"):
             try:
@@ -123,14 +145,20 @@ class FleetSpider(RedisMixin, SiteSpider):  # type: ignore[misc]
         from twisted.internet import reactor
         from twisted.internet.task import deferLater
 
-        self.setup_redis(self.crawler)
+        self.setup_redis()
         self._busy_at = time.monotonic()
-        idle = int(self.max_idle_time or 0)
+        try:
+            idle = int(self.settings.get("MAX_IDLE_TIME_BEFORE_CLOSE") or 0)
+        except (TypeError, ValueError):
+            raise BadInput(
+                f"MAX_IDLE_TIME_BEFORE_CLOSE={self.settings.get('MAX_IDLE_TIME_BEFORE_CLOSE')!r}:"
+                " not a whole number of seconds"
+            ) from None
         queue = self.settings.get("SCHEDULER_QUEUE_KEY", "%(spider)s:requests") % {
             "spider": self.name
         }
         while True:
-            found = list(self.next_requests())
+            found = self.next_requests()
             for request in found:
                 yield request
             if found or self._working(queue):
