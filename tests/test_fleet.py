@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import calendar
 import json
+import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -434,3 +436,54 @@ def test_sigkill_of_the_lease_holder_the_others_take_over_and_release_its_pages(
     )
     assert created >= int(expires_at) - 1, "taken over only once the killed holder's lease expired"
     assert fleet.redis.hlen(fleet.key("pages", HELD, TEMPLATE)) == 0, "nothing left held"
+
+
+# -- the add-on and the command --------------------------------------------------------------
+
+
+def test_the_addon_switches_to_scrapy_redis_only_with_a_fleet(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    addons = {"ADDONS": {"crawler.crawl.Addon": 100}}
+    monkeypatch.delenv("SCRAPEC_REDIS_URL", raising=False)
+    plain = get_crawler(Spider, addons).settings
+    assert plain["SCHEDULER"] == "scrapy.core.scheduler.Scheduler" and not plain.get("REDIS_URL")
+    monkeypatch.setenv("SCRAPEC_REDIS_URL", fleet.url)
+    settings = get_crawler(Spider, addons).settings
+    assert settings["SCHEDULER"] == "crawler.fleet.scheduler.FleetScheduler"
+    assert settings["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
+    assert settings.getbool("SCHEDULER_PERSIST") and settings["REDIS_URL"] == fleet.url
+    mine = get_crawler(Spider, {**addons, "SCHEDULER": "my.Scheduler"}).settings
+    assert mine["SCHEDULER"] == "my.Scheduler"  # what the project says wins
+    with pytest.raises(BadInput, match="export SCRAPEC_REDIS_URL instead of -s"):
+        get_crawler(Spider, {**addons, "SCRAPEC_REDIS_URL": "redis://127.0.0.1:1/0"})
+
+
+def test_the_fleet_command_starts_a_crawl_and_shows_the_fleet(fleet: Fleet) -> None:
+    env = {**os.environ, "SCRAPEC_REDIS_URL": fleet.url, "PYTHONPATH": str(ROOT)}
+    fleet.redis.sadd("fleet:dupefilter", "an old fingerprint")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "crawler.fleet", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+
+    started = run("start", "http://shop.test/", "http://news.test/")
+    assert started.returncode == 0 and "2 start URLs pushed to fleet:start_urls" in started.stdout
+    assert fleet.redis.lrange("fleet:start_urls", 0, -1) == [
+        b'{"url": "http://shop.test/"}',
+        b'{"url": "http://news.test/"}',
+    ]
+    assert not fleet.redis.exists("fleet:dupefilter"), "a new crawl forgets the last one's URLs"
+    bad = run("add", "ftp://shop.test/")
+    assert bad.returncode == 2 and "'ftp://shop.test/': not an http(s) URL" in bad.stderr
+    shown = json.loads(run("status").stdout)
+    assert shown["start urls waiting"] == 2 and shown["pages"]["held"] == 0
