@@ -345,8 +345,10 @@ def test_three_crawls_one_regeneration_nothing_lost_nothing_twice(
         v for s in stats for k, v in s.items() if k.startswith("scrapec/regenerated/")
     )
     assert regenerations == len(info.data["versions"]) - 1, "each version published by one process"
-    from crawler.fleet.counters import figures
+    from crawler.fleet.counters import drift_counts, figures
 
+    drift = drift_counts(fleet)[TEMPLATE]  # from every process's pages
+    assert drift["layout"] == sum(int(s.get("scrapec/drift/layout", 0)) for s in stats) >= 1
     fleet_figures = figures(fleet)
     assert fleet_figures["pages"] == pages and fleet_figures["items"] >= products
     assert sum(v for k, v in fleet_figures.items() if k.startswith("regenerated/")) == regenerations
@@ -487,3 +489,21 @@ def test_the_fleet_command_starts_a_crawl_and_shows_the_fleet(fleet: Fleet) -> N
     assert bad.returncode == 2 and "'ftp://shop.test/': not an http(s) URL" in bad.stderr
     shown = json.loads(run("status").stdout)
     assert shown["start urls waiting"] == 2 and shown["pages"]["held"] == 0
+
+
+def test_a_fleet_whose_redis_is_gone_fails_loudly_naming_it(tmp_path: Path) -> None:
+    from crawler.history import StorageError
+
+    with RedisServer() as gone:
+        fleet = Fleet(gone.url, heartbeat=1.0)
+        reg = open_registry(tmp_path / "a", fleet)
+        store = open_store(reg, tmp_path / "s", None)
+        publish(reg, "one")
+    with pytest.raises(RegistryError, match=rf"{gone.url}: the fleet's registry cannot be reached"):
+        reg.info(T, fresh=True)
+    with pytest.raises(RegistryError, match=rf"{gone.url}: the fleet's registry cannot be reached"):
+        publish(reg, "two")
+    with pytest.raises(StorageError, match=gone.url):
+        store.put(HELD, T, "http://shop.test/p/1.html", "<p>1</p>", "drift")
+    with pytest.raises(StorageError, match=gone.url):
+        store.pages(HELD, T)

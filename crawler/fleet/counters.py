@@ -73,11 +73,16 @@ class FleetCounter(Counter[str]):
 
 
 class FleetDriftMonitor(DriftMonitor):
-    """The drift monitor of one process that also counts its events per template in Redis."""
+    """The drift monitor of one process that also counts its events per template in Redis
+    (batched like :class:`FleetCounter`)."""
 
     def __init__(self, fleet: Fleet, **options: Any) -> None:
         super().__init__(**options)
         self.fleet = fleet
+        self._pending: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+        self._flushed = time.monotonic()
+        fleet.flushers.append(self.flush)
 
     def observe(
         self,
@@ -88,13 +93,32 @@ class FleetDriftMonitor(DriftMonitor):
         similarity: float | None = None,
     ) -> list[DriftEvent]:
         events = super().observe(template, url, item, errors, similarity)
-        if events:
-            with self.fleet.redis.pipeline(transaction=False) as pipe:
-                for event in events:
-                    pipe.hincrby(self.fleet.key("drift", template), event.kind, 1)
-                pipe.sadd(self.fleet.key("drifted"), template)
-                pipe.execute()
+        with self._lock:
+            for event in events:
+                self._pending[(template, event.kind)] += 1
+            due = bool(self._pending) and time.monotonic() - self._flushed >= FLUSH_SECONDS
+        if due:
+            self.flush()
         return events
+
+    def flush(self) -> None:
+        import redis
+
+        with self._lock:
+            pending = dict(self._pending)
+            self._pending.clear()
+            self._flushed = time.monotonic()
+        if not pending:
+            return
+        try:
+            with self.fleet.redis.pipeline(transaction=False) as pipe:
+                for (template, kind), count in pending.items():
+                    pipe.hincrby(self.fleet.key("drift", template), kind, count)
+                    pipe.sadd(self.fleet.key("drifted"), template)
+                pipe.execute()
+        except redis.RedisError:
+            with self._lock:  # tried again at the next flush
+                self._pending.update(pending)
 
 
 def figures(fleet: Fleet) -> dict[str, int]:

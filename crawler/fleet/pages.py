@@ -181,19 +181,29 @@ class RedisPageStore(PageStore):
             raise self._failed(exc, kind, template) from exc
 
     def has(self, kind: str, template: str, url: str) -> bool:
-        if self._known_empty(kind, template):
-            return False
-        key = self._name(kind, self._utf8(url))
-        return bool(self.redis.hexists(self._meta_key(kind, template), key))
+        import redis
+
+        try:
+            if self._known_empty(kind, template):
+                return False
+            key = self._name(kind, self._utf8(url))
+            return bool(self.redis.hexists(self._meta_key(kind, template), key))
+        except redis.RedisError as exc:
+            raise self._failed(exc, kind, template) from exc
 
     def remove(self, kind: str, template: str, url: str, owner: str | None = None) -> None:
-        if (owner is None or owner == self.owner) and self._known_empty(kind, template):
-            return
-        key = self._name(kind, self._utf8(url), owner)
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(self._meta_key(kind, template), key)
-            pipe.hdel(self._html_key(kind, template), key)
-            pipe.execute()
+        import redis
+
+        try:
+            if (owner is None or owner == self.owner) and self._known_empty(kind, template):
+                return
+            key = self._name(kind, self._utf8(url), owner)
+            with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(self._meta_key(kind, template), key)
+                pipe.hdel(self._html_key(kind, template), key)
+                pipe.execute()
+        except redis.RedisError as exc:
+            raise self._failed(exc, kind, template) from exc
 
     def _html(self, page: RedisHeldPage) -> str:
         raw = self.redis.hget(self._html_key(page.kind, page.template), page.key)
@@ -227,8 +237,14 @@ class RedisPageStore(PageStore):
         return sorted(out, key=lambda p: p.time)
 
     def _listed(self, kind: str, template: str) -> list[RedisHeldPage]:
+        import redis
+
+        try:
+            found = self.redis.hgetall(self._meta_key(kind, template))
+        except redis.RedisError as exc:
+            raise self._failed(exc, kind, template) from exc
         out = []
-        for raw_key, raw in self.redis.hgetall(self._meta_key(kind, template)).items():
+        for raw_key, raw in found.items():
             try:
                 meta = json.loads(raw)
             except ValueError:

@@ -28,8 +28,11 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import redis
 
 from crawler.exceptions import RegistryError
 from crawler.fleet import Fleet, text
@@ -75,6 +78,27 @@ return redis.call('DEL', KEYS[1])
 """
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reached(method: F) -> F:
+    """Redis failing under ``method`` (down, a timeout) is a :class:`RegistryError` naming the
+    fleet's URL, as a registry that cannot be read is."""
+
+    @wraps(method)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except redis.RedisError as exc:
+            registry = self if isinstance(self, RedisRegistry) else self.registry
+            raise RegistryError(
+                f"{registry.fleet.url}: the fleet's registry cannot be reached"
+                f" ({method.__name__}): {exc}"
+            ) from exc
+
+    return call  # type: ignore[return-value]
+
+
 class RedisLease(Lease):
     """A lease in Redis: the key expires ``ttl`` seconds after it was taken or renewed (a
     machine that dies frees the template then); its value is ``holder|token``, the token one
@@ -86,15 +110,18 @@ class RedisLease(Lease):
     def value(self) -> str:
         return f"{self.holder}|{self.token}"
 
+    @_reached
     def current(self) -> bool:
         raw = self.registry.redis.get(self.registry._lease_key(self.template, self.name))
         return raw is not None and text(raw) == self.value
 
+    @_reached
     def renew(self) -> bool:
         reg = self.registry
         key = reg._lease_key(self.template, self.name)
         return bool(reg._renew(keys=[key], args=[self.value, _ms(self.ttl)]))
 
+    @_reached
     def release(self) -> None:
         reg = self.registry
         reg._release(keys=[reg._lease_key(self.template, self.name)], args=[self.value])
@@ -165,6 +192,7 @@ class RedisRegistry(Registry):
 
     # -- reading ---------------------------------------------------------------------------------
 
+    @_reached
     def _sync(self, fresh: bool = False) -> None:
         """Read ``scrapec:rev`` (at most every RECHECK_SECONDS unless ``fresh``) and forget the
         cached infos when anything in the fleet's registry changed."""
@@ -182,6 +210,7 @@ class RedisRegistry(Registry):
         super().refresh()
         self._rev = None
 
+    @_reached
     def templates(self) -> list[str]:
         self._sync()
         if self._fleet_templates is None:
@@ -189,6 +218,7 @@ class RedisRegistry(Registry):
             self._fleet_templates = sorted(text(m) for m in members)
         return list(self._fleet_templates)
 
+    @_reached
     def info(self, template: str, fresh: bool = False) -> TemplateInfo:
         self._sync(fresh)
         cached = self._fleet_infos.get(template)
@@ -213,6 +243,7 @@ class RedisRegistry(Registry):
         """How messages name a template's parser.json in the fleet."""
         return Path(f"{self.fleet.url.rstrip('/')}#{template}") / "parser.json"
 
+    @_reached
     def _read_version(
         self, template: str, info: TemplateInfo, version: int, check_hash: bool = True
     ) -> str:
@@ -237,6 +268,7 @@ class RedisRegistry(Registry):
 
     # -- leases ----------------------------------------------------------------------------------
 
+    @_reached
     def _take_lease(self, template: str, ttl: float, name: str) -> Lease | None:
         holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         keys = [self._lease_key(template, name), self._fence_key(template, name)]
@@ -245,6 +277,7 @@ class RedisRegistry(Registry):
             return None
         return RedisLease(self, template, name, holder, token, ttl)
 
+    @_reached
     def lease_holder(self, template: str, name: str = "regenerate") -> dict[str, Any] | None:
         key = self._lease_key(template, name)
         with self.redis.pipeline(transaction=True) as pipe:
@@ -258,6 +291,7 @@ class RedisRegistry(Registry):
 
     # -- writing ---------------------------------------------------------------------------------
 
+    @_reached
     def _swap(
         self,
         template: str,
@@ -303,6 +337,7 @@ class RedisRegistry(Registry):
                 return data, number
         raise RegistryError(f"{template}: the fleet's registry changed 100 times during one write")
 
+    @_reached
     def publish(
         self,
         template: str,
