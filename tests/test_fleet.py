@@ -423,6 +423,10 @@ def test_sigkill_of_the_lease_holder_the_others_take_over_and_release_its_pages(
     items = [item for _p, _s, i in others for item in _items(i)]
     by_url = {i["_url"]: i for i in items}
     assert len(by_url) == len(items), "an item twice"
+    # the request the killed process was downloading is put back on the queue (its in-flight
+    # hash): no page of the shop is lost, counting the items the killed process wrote
+    every = {i["_url"] for i in _items(tmp_path / "holder" / "items.jsonl")} | set(by_url)
+    assert len(every) == products, f"{products - len(every)} pages lost"
     missing = [u for u in held_by_holder if u not in by_url]
     assert not missing, f"pages the killed process held were not released: {missing}"
     info = machine(fleet, tmp_path / "reader").info(TEMPLATE)
