@@ -33,9 +33,9 @@ from bench.scale import (  # noqa: E402
     TEMPLATE,
     ServerProcess,
     compile_into_fleet,
-    launch,
     start_crawl,
 )
+from bench.scale import launch as launch_crawl  # noqa: E402
 
 T = "shop.test/product"
 # the demo data of this seed has no run of more than 4 equal values of a field in product order:
@@ -51,6 +51,26 @@ pytestmark = pytest.mark.skipif(
 def redis_server() -> Iterator[RedisServer]:
     with RedisServer() as server:
         yield server
+
+
+_LAUNCHED: list[subprocess.Popen[bytes]] = []
+
+
+def launch(*args: Any, **kwargs: Any) -> Any:
+    """A crawl process of the fleet (bench/scale.py), killed at the end of the test if alive."""
+    found = launch_crawl(*args, **kwargs)
+    _LAUNCHED.append(found[0])
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_crawl_left() -> Iterator[None]:
+    yield
+    while _LAUNCHED:
+        proc = _LAUNCHED.pop()
+        if proc.poll() is None:  # a test that failed half-way: its crawls stop with it
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture
