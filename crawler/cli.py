@@ -226,6 +226,9 @@ def _saved_page(target: str, url: str | None) -> Any:
 def cmd_extract(args: argparse.Namespace) -> int:
     import time
 
+    from crawler.workers import default_pool
+
+    default_pool().prestart()  # first: the worker's start-up overlaps this process's imports
     from crawler.api import Session
     from crawler.exceptions import FetchError
     from crawler.extract import Extraction

@@ -62,6 +62,7 @@ import socket
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import AsyncGenerator, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -347,6 +348,33 @@ class _LoopState:
         self.keeper: AsyncGenerator[None, None] | None = None
 
 
+class _LazyTLS:
+    """An httpx transport made on its first request (the https one: its SSL context loads the
+    CA certificates, which costs more than a whole fetch of a local page)."""
+
+    def __init__(self) -> None:
+        self._real: Any = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: Any) -> Any:
+        with self._lock:
+            if self._real is None:
+                import httpx
+
+                self._real = httpx.HTTPTransport()
+        return self._real.handle_request(request)
+
+    def close(self) -> None:
+        if self._real is not None:
+            self._real.close()
+
+    def __enter__(self) -> _LazyTLS:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Fetcher:
     """Fetches pages over one httpx client (and, when asked to render, one :class:`Browser`).
 
@@ -447,7 +475,15 @@ class Fetcher:
 
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(**self._client_options())
+                options = self._client_options()
+                if not urllib.request.getproxies():
+                    # no proxy to honour: TLS set up (certificates loaded, ~0.2 s) on the
+                    # first https request only, so a crawl of http pages or a one-shot
+                    # command does not pay it
+                    options["transport"] = _LazyTLS()
+                    # plain http has no TLS to verify (an https hop goes to the lazy one)
+                    options["mounts"] = {"http://": httpx.HTTPTransport(verify=False)}
+                self._client = httpx.Client(**options)
             return self._client
 
     async def _loop_state(self) -> _LoopState:

@@ -272,7 +272,7 @@ def test_scrapec_new_teaches_a_template_from_examples_and_saves_its_first_fixtur
     assert [line["valid"] for line in lines] == [True, True, False]
     assert lines[0]["item"]["name"] == SITE.item(8)["name"]
     assert "HTTP 404" in out.stderr and "3/3 done: 2 ok, 0 invalid, 1 failed" in out.stderr
-    assert out.returncode == 1
+    assert out.returncode == 2  # a URL that gave no page is unusable input
     assert os.listdir(home / "work") == []
 
 
