@@ -49,11 +49,9 @@ from crawler.registry import Registry, atomic_write
 from crawler.runs import (
     Band,
     Run,
-    RunHistory,
     RunHistoryError,
     TemplateRun,
     band,
-    runs_path,
     tier_of,
 )
 from crawler.testing import Outcome, run_fixture_tests
@@ -460,10 +458,12 @@ def build_report(opts: ReportOptions) -> dict[str, Any]:
     since_stamp = _stamp(since)
     problems: list[str] = []
     store = PageStore(opts.state_dir or reg.root / ".state")
-    history: RunHistory | None = None
+    history: Any = None  # RunHistory, or the fleet's (crawler.fleet.runs)
     past: list[Run] = []
     try:
-        history = RunHistory(runs_path(reg.root))
+        from crawler.fleet.runs import open_history
+
+        history = open_history(reg.root)
         past = history.runs()
     except RunHistoryError as exc:
         problems.append(f"{exc}: the report goes on without history (move the file away)")

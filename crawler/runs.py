@@ -357,11 +357,14 @@ def _published(registry: Path, run: Run) -> None:
     """Versions published in ``registry`` between the run's start and end: regenerations by
     tier and the LLM usage they recorded, per template seen; the schema's fields of each."""
     from crawler.exceptions import RegistryError
-    from crawler.registry import Registry
+    from crawler.fleet import open_registry
 
-    reg = Registry(registry)
-    if not reg.root.is_dir():
+    if not Path(registry).is_dir():
         return
+    try:
+        reg = open_registry(registry)  # the fleet's when SCRAPEC_REDIS_URL is set
+    except RegistryError:
+        return  # the versions are not known: the run is recorded without them
     # ``created`` has whole seconds: a version of the run's first second counts, and only for
     # a template the run saw pages of (a run regenerates only those)
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started))
@@ -425,7 +428,9 @@ def record_run(
     run = recorder.finish(registry, stats, finished)
     for name, figures in (extra or {}).items():
         run.templates[name] = _merge(run.templates.get(name), figures)
-    history = RunHistory(runs_path(registry))
+    from crawler.fleet.runs import open_history
+
+    history = open_history(registry)
     try:
         return history.record(run)
     finally:

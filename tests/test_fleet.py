@@ -531,3 +531,34 @@ def test_a_fleet_whose_redis_is_gone_fails_loudly_naming_it(tmp_path: Path) -> N
         store.put(HELD, T, "http://shop.test/p/1.html", "<p>1</p>", "drift")
     with pytest.raises(StorageError, match=gone.url):
         store.pages(HELD, T)
+
+
+def test_the_run_history_is_the_fleets_and_every_report_reads_it(
+    fleet: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two machines record their runs; a third reads both from the fleet's Redis (each machine
+    keeps its own copy in runs.sqlite); without a fleet, a machine reads its file only."""
+    import time
+
+    from crawler.fleet.runs import FleetRunHistory, open_history
+    from crawler.runs import RunHistory, TemplateRun, record_run, runs_path
+
+    monkeypatch.setenv("SCRAPEC_REDIS_URL", fleet.url)
+    started = time.time()
+    for machine, items in (("a", 3), ("b", 5)):
+        run = TemplateRun(T, pages=items, items=items, filled={"name": items})
+        record_run(tmp_path / machine, "crawl", started=started, extra={T: run})
+    history = open_history(tmp_path / "c")
+    assert isinstance(history, FleetRunHistory)
+    runs = history.runs(kinds=["crawl"])
+    history.close()
+    assert sorted(r.templates[T].items for r in runs) == [3, 5]
+    assert len({r.id for r in runs}) == 2  # ids unique across the fleet
+    local = RunHistory(runs_path(tmp_path / "a"))
+    assert [r.templates[T].items for r in local.runs()] == [3]
+    local.close()
+    monkeypatch.delenv("SCRAPEC_REDIS_URL")
+    alone = open_history(tmp_path / "b")
+    assert isinstance(alone, RunHistory)
+    assert [r.templates[T].items for r in alone.runs()] == [5]
+    alone.close()

@@ -27,7 +27,7 @@ from scrapy.http import Response
 
 from crawler.crawl.glue import runtime_for, settings_for
 from crawler.pages import QUARANTINE
-from crawler.runs import RunHistory, RunHistoryError, RunRecorder, runs_path
+from crawler.runs import RunHistoryError, RunRecorder
 from crawler.runtime import PageOutcome, Runtime
 
 logger = logging.getLogger("scrapec")
@@ -92,7 +92,9 @@ class ScrapecRunsExtension:
         run = recorder.finish(registry, dict(self.runtime.stats))
         self._publish(run)
         try:
-            history = RunHistory(runs_path(registry))
+            from crawler.fleet.runs import open_history
+
+            history = open_history(registry)
             try:
                 run_id = history.record(run)
             finally:
