@@ -32,3 +32,21 @@ def test_a_static_page_that_shows_the_data_does_not_need_the_browser() -> None:
     assert ScrapecSpiderMiddleware._static_shows(static, outcome())
     # the static parse already had everything: the browser added nothing
     assert ScrapecSpiderMiddleware._static_shows((SHELL, "utf-8", dict(ITEM)), outcome())
+
+
+def test_a_probe_held_to_wait_for_a_regeneration_is_no_evidence_against_rendering() -> None:
+    """The render probe counts a rendered page against rendering only when a parser judged it:
+    a page held because its template is being regenerated (or is new) was not parsed."""
+    from crawler.crawl.middleware import _waiting
+    from crawler.pages import PageStatus
+    from crawler.runtime import PageOutcome
+
+    def held(reason: str) -> PageOutcome:
+        return PageOutcome("http://a.test/1", "a.test/x", PageStatus.HELD, errors=[reason])
+
+    assert _waiting(held("template is being regenerated"))
+    assert _waiting(held("template is being regenerated after value drift"))
+    assert _waiting(held("new template: waiting for enough pages to compile it"))
+    assert not _waiting(held("name: 'name' is a required property ($)"))
+    ok = PageOutcome("http://a.test/1", "a.test/x", PageStatus.OK, errors=[])
+    assert not _waiting(ok)

@@ -64,6 +64,17 @@ MAX_STATIC_KEPT = 200  # static copies kept in memory while their rendered copie
 StaticCopy = tuple[bytes, str, dict[str, Any] | None]
 
 
+# why a page is held when no parser judged it (the runtime's reasons): it waits for a version
+_WAIT_REASONS = ("template is being regenerated", "new template: waiting")
+
+
+def _waiting(outcome: Any) -> bool:
+    """Whether a held page was held without being parsed: it waits for a regeneration."""
+    return outcome.status == "held" and any(
+        str(e).startswith(_WAIT_REASONS) for e in outcome.errors
+    )
+
+
 OUTCOME_KEY = "_scrapec_outcome"  # not "scrapec…": the render probe copies those keys
 # the links the parser worker read from the page, for a spider that asks for them
 # (``scrapec_links = True``, as the generic spider does): then it parses no item page itself
@@ -210,7 +221,7 @@ class ScrapecSpiderMiddleware:
                 same = outcome.parser_version == response.meta.get("scrapec_probe_version")
                 if same and not self._static_shows(static, outcome):
                     self._remember_render(outcome.template)
-            else:
+            elif not _waiting(outcome):  # held only to wait for a regeneration: no evidence
                 self._failed_probes[outcome.template] = (
                     self._failed_probes.get(outcome.template, 0) + 1
                 )
