@@ -88,7 +88,7 @@ class Session:
         self._llm_option = llm
         self._llm: Any = None
         self._extractor: Extractor | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._teaching: dict[str, threading.Lock] = {}
         from crawler.workers import default_pool
 
@@ -97,10 +97,11 @@ class Session:
 
     @property
     def extractor(self) -> Extractor:
-        if self._extractor is None:
-            self.registry.root.mkdir(parents=True, exist_ok=True)
-            self._extractor = Extractor(self.registry, self.schema, record=True)
-        return self._extractor
+        with self._lock:  # one for every thread of the session (it holds the parsers loaded)
+            if self._extractor is None:
+                self.registry.root.mkdir(parents=True, exist_ok=True)
+                self._extractor = Extractor(self.registry, self.schema, record=True)
+            return self._extractor
 
     def llm(self) -> Any:
         """The LLM labeller/generator, made on first use (litellm is imported only then)."""

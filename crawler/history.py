@@ -68,6 +68,20 @@ def _json(item: dict[str, Any]) -> str:
     return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", data)
 
 
+def _wal(db: sqlite3.Connection, timeout: float = 30.0) -> None:
+    """Switch ``db`` to WAL. The switch needs the file to itself and SQLite does not wait for
+    that (no busy handler): two threads or processes opening a new history at once take turns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class History:
     """Last good item per URL. Safe to share between threads and processes (SQLite WAL)."""
 
@@ -85,7 +99,7 @@ class History:
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            _wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db
