@@ -123,6 +123,8 @@ def with_version(
         "reason": reason,
         "fields": fields or {},
         "missing_fields": missing or {},
+        # who published it: a run counts the regenerations it made, not another process's
+        "publisher": publisher(),
     }
     data = {**data, "versions": versions, "schema": schema, "schema_file": schema_file}
     data["active"] = number
@@ -133,6 +135,13 @@ def with_version(
     if render is not None:
         data["render"] = render
     return data
+
+
+def publisher() -> str:
+    """``host:pid`` of this process (a version's ``publisher``)."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def rolled_back(data: dict[str, Any], version: int) -> dict[str, Any]:

@@ -367,6 +367,9 @@ def _published(registry: Path, run: Run) -> None:
         return  # the versions are not known: the run is recorded without them
     # ``created`` has whole seconds: a version of the run's first second counts, and only for
     # a template the run saw pages of (a run regenerates only those)
+    from crawler.registry import publisher
+
+    me = publisher()
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started))
     end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.finished + 1))
     for name in sorted(run.templates):
@@ -380,6 +383,8 @@ def _published(registry: Path, run: Run) -> None:
                 "regenerated"
             ):
                 continue
+            if meta.get("publisher") not in (None, me):
+                continue  # another process's (a fleet, or two crawls on one registry)
             t = run.templates[name]
             tier = tier_of(str(meta.get("generator") or ""))
             t.regenerations[tier] = t.regenerations.get(tier, 0) + 1
