@@ -243,6 +243,8 @@ def schema_summary(schema: Schema) -> str:
             notes.append("required")
         if prop.get("x-derived"):
             notes.append("derived: computed, need not occur verbatim in the page")
+        if prop.get("x-main-text"):
+            notes.append("main text: read it with paragraphs(container)")
         for key in ("format", "pattern", "enum", "minimum", "maximum"):
             if key in prop:
                 notes.append(f"{key} {json.dumps(prop[key], ensure_ascii=False)}")
