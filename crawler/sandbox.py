@@ -466,7 +466,28 @@ _QUIET_CODES: frozenset[CodeType] = frozenset()  # the sandbox's clean-up code; 
 
 # code that the garbage collector runs between any two bytecodes (weak reference callbacks):
 # an exception raised there is printed and dropped, not seen by the parser
-_GC_CALLBACK_FILES = frozenset({weakref.__file__, _weakrefset.__file__})
+# (Scrapy's signals, PyDispatcher, drop dead receivers from weak reference callbacks too)
+def _module_files(*names: str) -> set[str]:
+    import importlib.util
+
+    out = set()
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.origin:
+            out.add(spec.origin)
+    return out
+
+
+_GC_CALLBACK_FILES = frozenset(
+    {
+        weakref.__file__,
+        _weakrefset.__file__,
+        *_module_files("pydispatch.dispatcher", "pydispatch.saferef"),
+    }
+)
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
