@@ -139,7 +139,7 @@ def teach_by_examples(
     from crawler.schemas import load_schema
 
     html_text, url = read_html_file(page_file)
-    page = Fetched(url, url, 200, html_text.encode("utf-8"), "utf-8", "text/html", False, 0.0)
+    page = Fetched.saved(html_text, url)
     session = Session(registry, load_schema(str(schema_path)), fixtures=work / "taught", llm=None)
     given = {k: v for k, v in examples.items() if v not in (None, [], "")}
     dropped: list[str] = []

@@ -47,7 +47,7 @@ from crawler.settings import Settings
 if TYPE_CHECKING:  # crawler.fetch brings httpx: imported when a URL is fetched
     from crawler.fetch import Fetched, Fetcher
 
-__all__ = ["Session", "aextract", "extract", "extract_many"]
+__all__ = ["Session", "aextract", "extract", "extract_many", "failed"]
 
 _SCRIPT_TAG = re.compile(rb"<script\b[^>]*>", re.IGNORECASE)
 
@@ -105,17 +105,12 @@ class Session:
 
     def llm(self) -> Any:
         """The LLM labeller/generator, made on first use (litellm is imported only then)."""
-        if self._llm_option is None:
-            return None
-        if self._llm_option != "auto":
-            return self._llm_option
         with self._lock:
             if self._llm is None:
-                from crawler.compiler.llm import LLMConfig, LLMGenerator
+                from crawler.compiler.tiers import configured_llm
 
-                config = LLMConfig.from_env()
-                self._llm = LLMGenerator(config) if config is not None else False
-            return self._llm or None
+                self._llm = configured_llm(self._llm_option)
+            return self._llm
 
     # -- one URL -------------------------------------------------------------------------------
 
@@ -300,7 +295,9 @@ def _unrouted(page: Page) -> Extraction:
     )
 
 
-def _failed(url: str, exc: Exception) -> Extraction:
+def failed(url: str, exc: Exception) -> Extraction:
+    """The result for a URL that gave no page (``exc``: a FetchError or BadInput), as
+    :func:`extract_many` and ``scrapec extract`` report it: one problem, the exception kept."""
     kind = ProblemKind.FETCH if isinstance(exc, FetchError) else ProblemKind.INPUT
     result = Extraction(url, None, None, None, False, [Problem.of(kind, None, str(exc))])
     result.exception = exc
@@ -316,7 +313,7 @@ def _session(registry: Any, schema: Any, fixtures: Any, llm: Any, fetcher: Any =
     settings = Settings.from_env()
     key: tuple[Any, ...] = (
         str(registry if registry is not None else settings.registry),
-        schema if isinstance(schema, str | type(None)) else id(schema),
+        schema,
         str(fixtures if fixtures is not None else settings.fixtures),
         llm if isinstance(llm, str | type(None)) else id(llm),
     )
@@ -364,11 +361,12 @@ _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
 
-def _pool(size: int) -> ThreadPoolExecutor:
+def _pool() -> ThreadPoolExecutor:
+    """The threads :func:`aextract` calls run on (made on first use)."""
     global _executor
     with _executor_lock:
-        if _executor is None or _executor._max_workers < size:
-            _executor = ThreadPoolExecutor(max_workers=max(size, 4), thread_name_prefix="scrapec")
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scrapec")
         return _executor
 
 
@@ -380,7 +378,7 @@ async def aextract(
     """:func:`extract`, awaited: the call runs on a thread of its own, so an event loop (a
     notebook's, a web server's) goes on meanwhile; the browser is the process's one."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool(4), lambda: extract(url, schema, **options))
+    return await loop.run_in_executor(_pool(), lambda: extract(url, schema, **options))
 
 
 def extract_many(
@@ -407,7 +405,7 @@ def extract_many(
         try:
             result = extract(todo[i], schema, **options)
         except (FetchError, BadInput) as exc:
-            result = _failed(todo[i], exc)
+            result = failed(todo[i], exc)
         results[i] = result
         if progress is not None:
             with done_lock:

@@ -219,8 +219,7 @@ def _saved_page(target: str, url: str | None) -> Any:
     from crawler.fetch import Fetched
 
     html, page_url = read_html_file(target, url)
-    body = html.encode("utf-8", errors="replace")
-    return Fetched(page_url, page_url, 200, body, "utf-8", "text/html", False, 0.0)
+    return Fetched.saved(html, page_url)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -271,9 +270,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
                 page = _saved_page(target, args.url)
                 result = session.extract_fetched(page, examples=examples, template=args.template)
         except (BadInput, FetchError) as exc:
-            from crawler.api import _failed
+            from crawler.api import failed
 
-            return _failed(target, exc), 2  # unusable input: the URL gave no HTML page
+            return failed(target, exc), 2  # unusable input: the URL gave no HTML page
         return result, (0 if result.valid else 1)
 
     from concurrent.futures import ThreadPoolExecutor
@@ -515,7 +514,7 @@ def cmd_fixture_save(args: argparse.Namespace) -> int:
 
         assert schema is not None
         template = args.template or template_for(page, schema, registry)
-        expected, sources, _calls, _cost = page_labels(page, schema, examples)
+        expected, sources = page_labels(page, schema, examples)[:2]
         if not expected:
             raise BadInput(
                 f"{args.target}: nothing labels this page for schema {schema.name!r} (no "

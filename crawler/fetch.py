@@ -208,6 +208,12 @@ class Fetched:
         """``body`` decoded with ``encoding`` (bytes that do not decode become U+FFFD)."""
         return self.body.decode(self.encoding, errors="replace")
 
+    @classmethod
+    def saved(cls, html: str, url: str) -> Fetched:
+        """A page already at hand (a saved file, decoded) as if fetched from ``url``."""
+        body = html.encode("utf-8", errors="replace")
+        return cls(url, url, 200, body, "utf-8", "text/html", False, 0.0)
+
 
 def decide_encoding(content_type: str | None, body: bytes) -> str:
     """The codec to decode an HTML body with, by ``w3lib.encoding.html_to_unicode``: BOM, HTTP

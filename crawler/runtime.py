@@ -17,7 +17,6 @@ hung holder loses after ``lease_ttl`` seconds; a late publish is refused).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter, deque
@@ -665,19 +664,10 @@ class Runtime:
         return getattr(self._llm_generator, "unreachable", None)
 
     def _llm_configured(self) -> Any:
-        if self._llm_generator is not None:
-            return self._llm_generator
-        if self._llm is None:
-            return None
-        if self._llm != "auto":
-            self._llm_generator = self._llm
-            return self._llm_generator
-        if not os.environ.get("SCRAPEC_LLM_MODEL"):
-            return None
-        from crawler.compiler.llm import LLMConfig, LLMGenerator
+        if self._llm_generator is None:
+            from crawler.compiler.tiers import configured_llm
 
-        config = LLMConfig.from_env()
-        self._llm_generator = LLMGenerator(config) if config is not None else None
+            self._llm_generator = configured_llm(self._llm)
         return self._llm_generator
 
     # -- new templates -------------------------------------------------------------------------

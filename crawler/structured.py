@@ -106,7 +106,7 @@ def _jsonld_value(value: Any) -> Any:
         out = {k: _jsonld_value(v) for k, v in value.items()}
         if "@type" in out:
             out["@type"] = _types(out)
-        if set(out) == {"@value"} or "@value" in out:
+        if "@value" in out:  # {"@value": "12.99", "@type": "Number"}: the value itself
             return out["@value"]
         return out
     if isinstance(value, list):

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crawler.checks import grounded_fields
 from crawler.exceptions import BadInput, CompileError, ExampleNotFound
@@ -33,7 +33,15 @@ from crawler.registry import Registry, check_template_id
 from crawler.routing import site_of
 from crawler.schemas import Schema
 
-__all__ = ["Lesson", "example_labels", "page_labels", "parse_example", "teach", "template_for"]
+__all__ = [
+    "Lesson",
+    "PageLabels",
+    "example_labels",
+    "page_labels",
+    "parse_example",
+    "teach",
+    "template_for",
+]
 
 MAX_EXAMPLE_CHARS = 100_000
 
@@ -126,12 +134,23 @@ def example_labels(page: Page, schema: Schema, examples: Mapping[str, Any]) -> d
     return labels
 
 
+class PageLabels(NamedTuple):
+    """The labels of a page, the source of each field, what the LLM cost, and why it gave
+    nothing (a model that cannot be reached or a spent budget)."""
+
+    labels: dict[str, Any]
+    sources: dict[str, str]
+    llm_calls: int
+    cost_usd: float
+    problems: list[str]
+
+
 def page_labels(
     page: Page, schema: Schema, examples: Mapping[str, Any] | None = None, llm: Any = None
-) -> tuple[dict[str, Any], dict[str, str], int, float]:
-    """Labels of ``page`` from every cheap source, then the LLM for what they lack: (labels,
-    the source of each field, LLM calls, USD). A person's examples win over structured data,
-    structured data over the main-text extractor, and those over the model."""
+) -> PageLabels:
+    """Labels of ``page`` from every cheap source, then the LLM for what they lack. A person's
+    examples win over structured data, structured data over the main-text extractor, and those
+    over the model."""
     from crawler.compiler.labels import main_text_labels, snap_main_text, structured_labels
     from crawler.structured import read_structured
 
@@ -146,14 +165,14 @@ def page_labels(
         for name, value in found.items():
             if name not in labels:
                 labels[name], sources[name] = value, source
-    calls, cost = 0, 0.0
+    calls, cost, problems = 0, 0.0, []
     if llm is not None and set(schema.properties) - set(labels):
         before_calls, before_cost = llm.label_usage.calls, llm.label_usage.cost
         try:
             told = llm.label(page, schema)  # grounded, well-typed values only
         except CompileError as exc:
             told = {}
-            sources["(llm)"] = f"LLM labelling failed: {exc}"
+            problems.append(f"LLM labelling failed: {exc}")
         calls = llm.label_usage.calls - before_calls
         cost = llm.label_usage.cost - before_cost
         for name, value in told.items():
@@ -163,7 +182,7 @@ def page_labels(
         page, schema, {k: v for k, v in labels.items() if sources.get(k) != "main text"}
     )
     labels.update(snapped)
-    return labels, sources, calls, cost
+    return PageLabels(labels, sources, calls, cost, problems)
 
 
 def template_for(page: Page, schema: Schema, registry: Registry) -> str:
@@ -204,11 +223,8 @@ def teach(
     from crawler.compiler import compile_fixtures
 
     name = check_template_id(template) if template else template_for(page, schema, registry)
-    labels, sources, calls, cost = page_labels(page, schema, examples, llm)
-    lesson = Lesson(name, labels, sources, llm_calls=calls, cost_usd=cost)
-    failed_llm = sources.pop("(llm)", None)
-    if failed_llm:
-        lesson.problems.append(failed_llm)
+    labels, sources, calls, cost, problems = page_labels(page, schema, examples, llm)
+    lesson = Lesson(name, labels, sources, llm_calls=calls, cost_usd=cost, problems=problems)
     missing = [f for f in schema.required if f not in labels]
     if missing:
         lesson.problems.append(

@@ -19,6 +19,7 @@ run :func:`run_tiers`; the regeneration labels its held pages first (:func:`held
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ __all__ = [
     "TIERS",
     "CompileResult",
     "Samples",
+    "configured_llm",
     "held_samples",
     "llm_labelled",
     "run_tiers",
@@ -93,6 +95,22 @@ class CompileResult:
             "fields": self.fields,
             "missing_fields": self.missing,
         }
+
+
+def configured_llm(option: Any = "auto") -> Any:
+    """The LLM a component was asked to use: None for ``None``; for ``"auto"`` the model
+    ``SCRAPEC_LLM_MODEL`` names (None when unset: the LLM module, and litellm, are not imported
+    then); else ``option`` itself (an :class:`~crawler.compiler.llm.LLMGenerator`)."""
+    if option is None:
+        return None
+    if option != "auto":
+        return option
+    if not os.environ.get("SCRAPEC_LLM_MODEL"):
+        return None
+    from crawler.compiler.llm import LLMConfig, LLMGenerator
+
+    config = LLMConfig.from_env()
+    return LLMGenerator(config) if config is not None else None
 
 
 def tiers_for(generator: str, history: bool = False) -> tuple[str, ...]:

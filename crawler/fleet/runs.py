@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from crawler.exceptions import ScrapecError
 from crawler.fleet import Fleet, text
 from crawler.runs import KINDS, Run, RunHistory, RunHistoryError, TemplateRun, runs_path
 
@@ -79,7 +80,7 @@ class FleetRunHistory:
                     str(data["kind"]),
                     float(data["started"]),
                     float(data["finished"]),
-                    totals=_object(data.get("totals")) or dict(data.get("totals") or {}),
+                    totals=_object(data.get("totals")),
                     id=int(run_id),
                 )
             except (KeyError, TypeError, ValueError):
@@ -115,7 +116,7 @@ def open_history(registry_root: str | Path) -> RunHistory | FleetRunHistory:
     local = RunHistory(runs_path(registry_root))
     try:
         fleet = Fleet.from_env()
-    except Exception as exc:  # a fleet that cannot be reached: named, the report goes on
+    except ScrapecError as exc:  # a fleet that cannot be reached: named, the report goes on
         local.close()
         raise RunHistoryError(runs_path(registry_root), f"the fleet's history: {exc}") from exc
     return local if fleet is None else FleetRunHistory(fleet, local)
