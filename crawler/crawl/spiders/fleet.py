@@ -20,7 +20,6 @@ never runs, before the process is really done.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -35,7 +34,6 @@ from crawler.crawl.middleware import LINKS_KEY
 from crawler.crawl.spiders.site import FOLLOWED_SCHEMES, SiteSpider
 from crawler.exceptions import BadInput
 from crawler.links import tree_links
-from crawler.schemas import load_schema
 
 SCOPE_META = "scrapec_scope"  # the host:port of the start URL a request's crawl came from
 POLL_SECONDS = 0.2
@@ -66,18 +64,7 @@ class FleetSpider(SiteSpider):
         super(SiteSpider, self).__init__(**kwargs)  # Spider's: SiteSpider's wants a start_url
         self.start_url = ""
         self.host = ""
-        self.schema_name = schema or None
-        if self.schema_name:
-            load_schema(self.schema_name)  # fail early, naming the bad value
-        try:
-            self.follow = re.compile(follow) if follow else None
-        except re.error as exc:
-            raise BadInput(f"follow={follow!r}: not a regular expression: {exc}") from None
-        try:
-            self.items = re.compile(items) if items else None
-        except re.error as exc:
-            raise BadInput(f"items={items!r}: not a regular expression: {exc}") from None
-        self.template = template or None
+        self._options(schema, follow, template, items)
         self._busy_at = time.monotonic()
 
     @classmethod

@@ -50,6 +50,11 @@ class SiteSpider(Spider):
         if not start_url.startswith(("http://", "https://")):
             raise BadInput(f"start_url={start_url!r}: pass -a start_url=http(s)://…")
         self.start_url = start_url
+        self._options(schema, follow, template, items)
+        self.host = urlsplit(start_url).netloc
+
+    def _options(self, schema: str, follow: str, template: str, items: str) -> None:
+        """The spider's ``-a`` options, checked (a bad value stops the crawl, named)."""
         self.schema_name = schema or None
         if self.schema_name:
             load_schema(self.schema_name)  # fail early, naming the bad value
@@ -62,7 +67,6 @@ class SiteSpider(Spider):
         except re.error as exc:
             raise BadInput(f"items={items!r}: not a regular expression: {exc}") from None
         self.template = template or None
-        self.host = urlsplit(start_url).netloc
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
